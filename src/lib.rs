@@ -1,0 +1,15 @@
+//! hvinv: a read-only Hyper-V inventory collector speaking WS-Management.
+//!
+//! Layers, each depending only on the ones above it in this list:
+//! `error` (shared kinds), `transport`, `wsman`, `inventory`, `store`,
+//! `report`, `cli`. The `simulator` is the server side used by `demo`,
+//! tests and benchmarks; client code never imports it.
+
+pub mod error;
+pub mod transport;
+pub mod wsman;
+pub mod inventory;
+pub mod store;
+pub mod report;
+pub mod cli;
+pub mod simulator;
