@@ -1,5 +1,83 @@
 //! Layer 6: argument parsing, configuration, progress, exit codes.
 
+pub mod args;
+pub mod config;
+
+use args::{Cli, Command};
+use clap::Parser;
+
+/// Process exit codes (`shared/spec/cli.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every host collected (or every check passed).
+    Ok = 0,
+    /// The run finished, but a host failed or returned partial data.
+    Partial = 1,
+    /// Usage or configuration error; nothing was contacted.
+    Usage = 2,
+    /// The database could not be opened or migrated.
+    Database = 3,
+    /// Another collection run holds the database.
+    Locked = 4,
+}
+
+/// Parses arguments, runs the command, returns the exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                Exit::Usage as i32
+            } else {
+                0
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hvinv: cannot start the async runtime: {e}");
+            return Exit::Usage as i32;
+        }
+    };
+    let exit = runtime.block_on(run(cli.command));
+    exit as i32
+}
+
+async fn run(command: Command) -> Exit {
+    match command {
+        Command::Demo(a) => stub("demo", &a),
+        Command::Collect(a) => stub("collect", &a),
+        Command::Check(a) => stub("check", &a),
+        Command::Report(a) => stub("report", &a),
+        Command::Simulate(a) => stub("simulate", &a),
+    }
+}
+
+fn stub(name: &str, args: &dyn std::fmt::Debug) -> Exit {
+    eprintln!("hvinv {name}: not wired yet ({args:?})");
+    Exit::Usage
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides `-v`. Nothing logged carries a secret:
+/// credentials are `SecretString` and never formatted.
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,hvinv=info",
+        _ => "debug,hyper=info,rustls=info,sqlx=warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
