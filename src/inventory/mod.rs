@@ -1,1 +1,21 @@
-//! (skeleton)
+//! Layer 3: the fixed WQL query set, typed WMI classes, and the host
+//! topology model built from them.
+
+pub mod classes;
+mod collect;
+mod error;
+pub mod fault;
+pub mod model;
+pub mod queries;
+mod snapshot;
+
+pub use collect::{WqlRunner, collect_host, collect_with, run_queries};
+pub use error::{BadValue, CollectError};
+pub use model::{
+    ClusterNode, ClusterSnapshot, HostIdentity, HostSnapshot, Processor, Replication, VmOwner,
+    VmSnapshot, VmState,
+};
+pub use queries::{QUERIES, Query};
+pub use snapshot::{
+    ClusterResults, HyperVNamespace, HyperVResults, QueryResults, build_snapshot, instance_id_guid,
+};

@@ -1,0 +1,396 @@
+//! Builds a `HostSnapshot` from the instances the queries returned. Pure:
+//! no I/O, so every pitfall is tested with hand-built instances.
+
+use crate::inventory::classes::*;
+use crate::inventory::error::{BadValue, CollectError};
+use crate::inventory::model::*;
+use crate::inventory::queries::{VIRT_V1, VIRT_V2};
+use crate::wsman::Instance;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Which Hyper-V namespace answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HyperVNamespace {
+    /// `root/virtualization/v2` (Windows Server 2012 and later).
+    V2,
+    /// `root/virtualization` (Windows Server 2008 / 2008 R2).
+    V1,
+}
+
+impl HyperVNamespace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HyperVNamespace::V2 => VIRT_V2,
+            HyperVNamespace::V1 => VIRT_V1,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HyperVResults {
+    pub namespace: HyperVNamespace,
+    pub systems: Vec<Instance>,
+    /// Realized (v2) / current (v1) `Msvm_VirtualSystemSettingData` only.
+    pub settings: Vec<Instance>,
+    /// Every `Msvm_ProcessorSettingData`, checkpoints included.
+    pub processor_settings: Vec<Instance>,
+    pub memory_settings: Vec<Instance>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub enum ClusterResults {
+    /// `root/MSCluster` does not exist: not a cluster node.
+    #[default]
+    Standalone,
+    /// The namespace exists but could not be read (already in warnings).
+    Unavailable,
+    Present {
+        cluster: Vec<Instance>,
+        nodes: Vec<Instance>,
+        vm_resources: Vec<Instance>,
+    },
+}
+
+/// What the queries returned for one host, before interpretation.
+#[derive(Debug, Clone)]
+pub struct QueryResults {
+    pub computer_system: Vec<Instance>,
+    pub product: Vec<Instance>,
+    pub bios: Vec<Instance>,
+    pub processors: Vec<Instance>,
+    pub operating_system: Vec<Instance>,
+    /// `None` when the service query itself failed (already in warnings).
+    pub vmms: Option<Vec<Instance>>,
+    pub hyperv: HyperVResults,
+    pub cluster: ClusterResults,
+    /// Warnings raised while querying.
+    pub warnings: Vec<String>,
+}
+
+const REALIZED: &str = "Microsoft:Hyper-V:System:Realized";
+
+pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
+    let mut warnings = r.warnings.clone();
+
+    let cs = match r.computer_system.first() {
+        Some(i) => Win32ComputerSystem::from_instance(i)?,
+        None => {
+            return Err(CollectError::Missing(
+                "Win32_ComputerSystem returned no instance",
+            ));
+        }
+    };
+    let product = first(&r.product, Win32ComputerSystemProduct::from_instance)?.unwrap_or_default();
+    let bios = first(&r.bios, Win32Bios::from_instance)?.unwrap_or_default();
+    let os = first(&r.operating_system, Win32OperatingSystem::from_instance)?.unwrap_or_default();
+
+    let identity = host_identity(&product, &bios, &mut warnings);
+    let serial = identity.serial.clone();
+
+    let mut cpus = r
+        .processors
+        .iter()
+        .map(Win32Processor::from_instance)
+        .collect::<Result<Vec<_>, _>>()?;
+    cpus.sort_by(|a, b| a.device_id.cmp(&b.device_id));
+    let processors: Vec<Processor> = cpus
+        .iter()
+        .map(|p| Processor {
+            socket: p.socket_designation.clone().or_else(|| p.device_id.clone()),
+            name: p.name.clone(),
+            manufacturer: p.manufacturer.clone(),
+            cores: p.number_of_cores,
+            logical: p.number_of_logical_processors,
+            max_clock_mhz: p.max_clock_speed,
+        })
+        .collect();
+    let cores = sum_known(processors.iter().map(|p| p.cores));
+    let logical_processors = cs
+        .number_of_logical_processors
+        .or_else(|| sum_known(processors.iter().map(|p| p.logical)));
+    let sockets = cs.number_of_processors.or_else(|| {
+        (!processors.is_empty()).then(|| u32::try_from(processors.len()).unwrap_or(u32::MAX))
+    });
+
+    if let Some(rows) = &r.vmms {
+        vmms_warning(rows, &mut warnings)?;
+    }
+
+    let cluster = build_cluster(&r.cluster)?;
+    let mut vms = build_vms(&r.hyperv, cluster.as_ref())?;
+    vms.sort_by(|a, b| a.guid.cmp(&b.guid));
+
+    let first_cpu = processors.first();
+    Ok(HostSnapshot {
+        identity,
+        name: cs.name.clone(),
+        fqdn: fqdn(&cs),
+        manufacturer: cs.manufacturer.clone(),
+        model: cs.model.clone(),
+        serial,
+        os: match (&os.caption, &os.version) {
+            (Some(c), Some(v)) => Some(format!("{c} {v}")),
+            (Some(c), None) => Some(c.clone()),
+            (None, v) => v.clone(),
+        },
+        os_build: os.build_number.clone(),
+        sockets,
+        cores,
+        logical_processors,
+        memory_mb: cs.total_physical_memory.map(|b| b / (1024 * 1024)),
+        processor_vendor: first_cpu.and_then(|p| p.manufacturer.clone()),
+        processor_model: first_cpu.and_then(|p| p.name.clone()),
+        processors,
+        hyperv_namespace: Some(r.hyperv.namespace.as_str().to_string()),
+        vms,
+        cluster,
+        warnings,
+    })
+}
+
+fn first<T>(
+    rows: &[Instance],
+    f: fn(&Instance) -> Result<T, BadValue>,
+) -> Result<Option<T>, BadValue> {
+    rows.first().map(f).transpose()
+}
+
+/// The sum when at least one term is known (a socket without a figure
+/// should not erase the others).
+fn sum_known(it: impl Iterator<Item = Option<u32>>) -> Option<u32> {
+    it.flatten()
+        .fold(None, |acc, n| Some(acc.unwrap_or(0u32).saturating_add(n)))
+}
+
+fn host_identity(
+    product: &Win32ComputerSystemProduct,
+    bios: &Win32Bios,
+    warnings: &mut Vec<String>,
+) -> HostIdentity {
+    let uuid = product.uuid.as_deref().and_then(|u| {
+        let norm =
+            normalize_guid(u).unwrap_or_else(|| u.trim_matches(['{', '}']).to_ascii_uppercase());
+        if is_placeholder_uuid(&norm) {
+            warnings.push(format!(
+                "host UUID {norm} is a firmware placeholder; the host is identified by its serial"
+            ));
+            None
+        } else {
+            Some(norm)
+        }
+    });
+    let serial = [
+        bios.serial_number.as_deref(),
+        product.identifying_number.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|s| !is_placeholder_serial(s))
+    .map(str::to_string);
+    if uuid.is_none() && serial.is_none() {
+        warnings.push(
+            "host has neither a usable UUID nor a serial; it is identified by its name".into(),
+        );
+    }
+    HostIdentity { uuid, serial }
+}
+
+fn fqdn(cs: &Win32ComputerSystem) -> Option<String> {
+    let host = cs.dns_host_name.as_ref().or(cs.name.as_ref())?;
+    let f = match (&cs.domain, cs.part_of_domain) {
+        // A workgroup host reports the workgroup name as its Domain.
+        (Some(d), Some(true) | None) if !d.eq_ignore_ascii_case("WORKGROUP") => {
+            format!("{host}.{d}")
+        }
+        _ => host.clone(),
+    };
+    Some(f.to_ascii_lowercase())
+}
+
+fn vmms_warning(rows: &[Instance], warnings: &mut Vec<String>) -> Result<(), BadValue> {
+    match rows.first().map(Win32Service::from_instance).transpose()? {
+        None => warnings.push("Hyper-V Virtual Machine Management service (vmms) not found".into()),
+        Some(s) if !s.is_running() => warnings.push(format!(
+            "Hyper-V Virtual Machine Management service (vmms) is not running (state: {})",
+            s.state.as_deref().unwrap_or("unknown")
+        )),
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// The GUID in a setting-data `InstanceID`: `Microsoft:<GUID>` or
+/// `Microsoft:<GUID>\<device>\<n>`.
+pub fn instance_id_guid(instance_id: &str) -> Option<String> {
+    let rest = instance_id.trim().strip_prefix("Microsoft:")?;
+    let guid = rest.split(['\\', '/']).next()?;
+    normalize_guid(guid)
+}
+
+fn build_vms(
+    h: &HyperVResults,
+    cluster: Option<&ClusterSnapshot>,
+) -> Result<Vec<VmSnapshot>, CollectError> {
+    // Realized configurations, keyed by VM GUID; and configuration GUID → VM.
+    let mut settings: HashMap<String, MsvmVirtualSystemSettingData> = HashMap::new();
+    let mut config_to_vm: HashMap<String, String> = HashMap::new();
+    for i in &h.settings {
+        let s = MsvmVirtualSystemSettingData::from_instance(i)?;
+        if !is_current(&s, h.namespace) {
+            continue;
+        }
+        let config = s.instance_id.as_deref().and_then(instance_id_guid);
+        let vm = s
+            .virtual_system_identifier
+            .as_deref()
+            .or(s.system_name.as_deref())
+            .and_then(normalize_guid)
+            .or_else(|| config.clone());
+        let Some(vm) = vm else { continue };
+        if let Some(c) = config {
+            config_to_vm.insert(c, vm.clone());
+        }
+        settings.entry(vm).or_insert(s);
+    }
+
+    // Checkpoint rows carry their checkpoint's GUID, which is no VM's
+    // realized configuration GUID, so they never reach this map.
+    let mut cpu: HashMap<String, MsvmProcessorSettingData> = HashMap::new();
+    for i in &h.processor_settings {
+        let p = MsvmProcessorSettingData::from_instance(i)?;
+        if let Some(vm) = owner(p.instance_id.as_deref(), &config_to_vm) {
+            cpu.entry(vm).or_insert(p);
+        }
+    }
+    let mut mem: HashMap<String, MsvmMemorySettingData> = HashMap::new();
+    for i in &h.memory_settings {
+        let m = MsvmMemorySettingData::from_instance(i)?;
+        if let Some(vm) = owner(m.instance_id.as_deref(), &config_to_vm) {
+            mem.entry(vm).or_insert(m);
+        }
+    }
+
+    let clustered: HashSet<&str> = cluster
+        .map(|c| {
+            c.vm_owners
+                .iter()
+                .filter_map(|o| o.vm_guid.as_deref())
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let mut vms = Vec::new();
+    let mut seen = HashSet::new();
+    for i in &h.systems {
+        let sys = MsvmComputerSystem::from_instance(i)?;
+        // A VM is a system whose Name is a realized configuration's VM GUID;
+        // the host row (Name = computer name) and anything else never match.
+        let Some(guid) = sys.name.as_deref().and_then(normalize_guid) else {
+            continue;
+        };
+        let Some(s) = settings.get(&guid) else {
+            continue;
+        };
+        if !seen.insert(guid.clone()) {
+            continue;
+        }
+        let p = cpu.get(&guid);
+        let m = mem.get(&guid);
+        vms.push(VmSnapshot {
+            name: sys.element_name.clone().or_else(|| s.element_name.clone()),
+            bios_guid: s.bios_guid.as_deref().map(|b| {
+                normalize_guid(b).unwrap_or_else(|| b.trim_matches(['{', '}']).to_ascii_uppercase())
+            }),
+            bios_serial: s.bios_serial_number.clone(),
+            state: VmState::from_enabled_state(sys.enabled_state),
+            enabled_state: sys.enabled_state,
+            health_state: sys.health_state,
+            vcpus: p.and_then(|p| p.virtual_quantity),
+            cpu_limit_pct: p.and_then(|p| p.limit).map(|v| v as f64 / 1000.0),
+            cpu_reservation_pct: p.and_then(|p| p.reservation).map(|v| v as f64 / 1000.0),
+            cpu_weight: p.and_then(|p| p.weight),
+            memory_mb: m.and_then(|m| m.virtual_quantity),
+            dynamic_memory: m.and_then(|m| m.dynamic_memory_enabled),
+            replication: Replication::from_mode(sys.replication_mode),
+            replication_mode: sys.replication_mode,
+            generation: generation(&s.virtual_system_sub_type),
+            version: s.version.clone(),
+            clustered: clustered.contains(guid.as_str()),
+            guid,
+        });
+    }
+    Ok(vms)
+}
+
+/// The query already filters; this guards against a host that ignores the
+/// WHERE clause, so a checkpoint can never pass for the VM.
+fn is_current(s: &MsvmVirtualSystemSettingData, ns: HyperVNamespace) -> bool {
+    match ns {
+        HyperVNamespace::V2 => s
+            .virtual_system_type
+            .as_deref()
+            .is_none_or(|t| t == REALIZED),
+        HyperVNamespace::V1 => s.setting_type.is_none_or(|t| t == 3),
+    }
+}
+
+fn owner(instance_id: Option<&str>, config_to_vm: &HashMap<String, String>) -> Option<String> {
+    config_to_vm.get(&instance_id_guid(instance_id?)?).cloned()
+}
+
+fn generation(sub_type: &Option<Option<String>>) -> Option<u8> {
+    match sub_type {
+        // Before 2012 R2 the property does not exist and every VM is generation 1.
+        None | Some(None) => Some(1),
+        Some(Some(t)) if t.ends_with(":SubType:2") => Some(2),
+        Some(Some(t)) if t.ends_with(":SubType:1") => Some(1),
+        Some(Some(_)) => None,
+    }
+}
+
+fn build_cluster(c: &ClusterResults) -> Result<Option<ClusterSnapshot>, BadValue> {
+    let ClusterResults::Present {
+        cluster,
+        nodes,
+        vm_resources,
+    } = c
+    else {
+        return Ok(None);
+    };
+    let Some(cl) = first(cluster, MsclusterCluster::from_instance)? else {
+        return Ok(None);
+    };
+    let Some(name) = cl.name else { return Ok(None) };
+    let mut node_list = BTreeMap::new();
+    for i in nodes {
+        let n = MsclusterNode::from_instance(i)?;
+        if let Some(nm) = n.name {
+            node_list.insert(nm, MsclusterNode::state_name(n.state));
+        }
+    }
+    let mut owners = vm_resources
+        .iter()
+        .map(|i| {
+            MsclusterResource::from_instance(i).map(|r| VmOwner {
+                vm_guid: r.vm_id.as_deref().and_then(normalize_guid),
+                resource: r.name,
+                owner_node: r.owner_node,
+                state: MsclusterResource::state_name(r.state),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    owners.sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
+    Ok(Some(ClusterSnapshot {
+        name: name.to_ascii_uppercase(),
+        fqdn: cl.fqdn.map(|f| f.to_ascii_lowercase()),
+        nodes: node_list
+            .into_iter()
+            .map(|(name, state)| ClusterNode { name, state })
+            .collect(),
+        vm_owners: owners,
+    }))
+}
+
+#[cfg(test)]
+#[path = "snapshot_tests.rs"]
+mod tests;
