@@ -1,0 +1,349 @@
+//! Tables for people (comfy-table, ASCII so logs and mail keep them intact).
+
+use std::io::Write;
+
+use comfy_table::{Cell, CellAlignment, Table, presets};
+
+use crate::report::ReportError;
+use crate::report::time;
+use crate::report::topology::TopologyReport;
+
+pub(crate) fn new_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::ASCII_MARKDOWN);
+    t.set_header(header.iter().copied());
+    t
+}
+
+pub(crate) fn num<T: ToString>(v: T) -> Cell {
+    Cell::new(v.to_string()).set_alignment(CellAlignment::Right)
+}
+
+pub(crate) fn opt_num<T: ToString>(v: &Option<T>) -> Cell {
+    match v {
+        Some(v) => num(v.to_string()),
+        None => Cell::new("-"),
+    }
+}
+
+pub(crate) fn opt_str(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_string())
+}
+
+pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportError> {
+    writeln!(
+        out,
+        "Run {} started {} finished {}",
+        r.run.id,
+        time::format(&r.run.started_at),
+        r.run
+            .finished_at
+            .as_ref()
+            .map(time::format)
+            .unwrap_or_else(|| "-".to_string())
+    )?;
+    writeln!(out)?;
+
+    let mut hosts = new_table(&[
+        "address",
+        "status",
+        "name",
+        "cluster",
+        "processor",
+        "sockets",
+        "cores",
+        "LPs",
+        "memory MB",
+        "VMs",
+        "notes",
+    ]);
+    for h in &r.hosts {
+        let notes = match &h.error {
+            Some(e) => format!("{}: {}", e.kind, e.message),
+            None => h.warnings.join("; "),
+        };
+        let processor = h
+            .processor
+            .as_ref()
+            .and_then(|p| p.model.clone())
+            .unwrap_or_else(|| "-".to_string());
+        hosts.add_row(vec![
+            Cell::new(&h.address),
+            Cell::new(h.status),
+            Cell::new(opt_str(&h.name)),
+            Cell::new(opt_str(&h.cluster)),
+            Cell::new(processor),
+            opt_num(&h.sockets),
+            opt_num(&h.cores),
+            opt_num(&h.logical_processors),
+            opt_num(&h.memory_mb),
+            num(h.vms.len()),
+            Cell::new(notes),
+        ]);
+    }
+    writeln!(out, "Hosts ({})\n{hosts}\n", r.hosts.len())?;
+
+    let mut vms = new_table(&[
+        "host",
+        "VM",
+        "id",
+        "state",
+        "vCPU",
+        "memory MB",
+        "replication",
+        "clustered",
+    ]);
+    let mut count = 0usize;
+    for h in &r.hosts {
+        for v in &h.vms {
+            count += 1;
+            vms.add_row(vec![
+                Cell::new(h.name.clone().unwrap_or_else(|| h.address.clone())),
+                Cell::new(opt_str(&v.name)),
+                Cell::new(&v.id),
+                Cell::new(&v.state),
+                opt_num(&v.vcpus),
+                opt_num(&v.memory_mb),
+                Cell::new(&v.replication),
+                Cell::new(if v.clustered { "yes" } else { "no" }),
+            ]);
+        }
+    }
+    writeln!(out, "VMs ({count})\n{vms}\n")?;
+
+    if !r.clusters.is_empty() {
+        let mut clusters = new_table(&["cluster", "fqdn", "nodes"]);
+        for c in &r.clusters {
+            clusters.add_row(vec![
+                Cell::new(&c.name),
+                Cell::new(opt_str(&c.fqdn)),
+                Cell::new(c.nodes.join(", ")),
+            ]);
+        }
+        writeln!(out, "Clusters ({})\n{clusters}", r.clusters.len())?;
+    }
+    Ok(())
+}
+
+pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), ReportError> {
+    let t = &r.totals;
+    writeln!(
+        out,
+        "PVU report, period {} to {} (UTC)",
+        time::format(&r.period.from),
+        time::format(&r.period.to)
+    )?;
+    let ids: Vec<String> = r.runs.iter().map(|x| x.id.to_string()).collect();
+    writeln!(out, "Runs used ({}): {}", r.runs.len(), ids.join(", "))?;
+    writeln!(out, "Counted VM states: {}", r.counted_states.join(", "))?;
+    writeln!(
+        out,
+        "Failed hosts carried forward up to {} h; PVU table: {}",
+        r.max_staleness_hours, r.pvu_table
+    )?;
+    match &r.vm_list {
+        Some(l) => writeln!(
+            out,
+            "VMs counted: those in {} ({} entries, {} unmatched)",
+            l.source,
+            l.entries,
+            l.unmatched.len()
+        )?,
+        None => writeln!(out, "VMs counted: every VM (no --vms list)")?,
+    }
+    if r.complete {
+        writeln!(out, "Data: complete")?;
+    } else {
+        writeln!(
+            out,
+            "Data: INCOMPLETE ({} gap(s) may hide capacity; see Gaps)",
+            r.incomplete_reasons.len()
+        )?;
+    }
+    writeln!(out)?;
+
+    let mut totals = new_table(&["figure", "PVU", "run", "at (UTC)"]);
+    totals.add_row(vec![
+        Cell::new("sub-capacity peak"),
+        num(t.sub_capacity_peak_pvu),
+        num(t.sub_capacity_peak_run),
+        Cell::new(time::format(&t.sub_capacity_peak_at)),
+    ]);
+    totals.add_row(vec![
+        Cell::new("full capacity"),
+        num(t.full_capacity_pvu),
+        num(t.full_capacity_run),
+        Cell::new(""),
+    ]);
+    totals.add_row(vec![
+        Cell::new(format!(
+            "entitlement needed (lower: {})",
+            t.entitlement_basis
+        )),
+        num(t.entitlement_pvu),
+        Cell::new(""),
+        Cell::new(""),
+    ]);
+    writeln!(out, "Totals\n{totals}\n")?;
+
+    let mut hosts = new_table(&[
+        "address",
+        "name",
+        "processor",
+        "sockets",
+        "cores",
+        "PVU/core",
+        "rate row",
+        "full capacity",
+        "peak sub cores",
+        "peak sub PVU",
+        "peak run",
+        "notes",
+    ]);
+    for h in &r.hosts {
+        hosts.add_row(vec![
+            Cell::new(&h.address),
+            Cell::new(opt_str(&h.name)),
+            Cell::new(opt_str(&h.processor_model)),
+            opt_num(&h.sockets),
+            num(h.cores),
+            num(h.rate.pvu_per_core),
+            Cell::new(
+                h.rate
+                    .row
+                    .clone()
+                    .unwrap_or_else(|| "none (unknown processor)".to_string()),
+            ),
+            num(h.full_capacity_pvu),
+            num(h.peak_sub_capacity_cores),
+            num(h.peak_sub_capacity_pvu),
+            num(h.peak_run),
+            Cell::new(h.notes.join("; ")),
+        ]);
+    }
+    writeln!(out, "Hosts ({})\n{hosts}\n", r.hosts.len())?;
+
+    let mut peak = new_table(&["host", "VM", "id", "state", "vCPU", "licensable cores"]);
+    for h in &r.peak_detail {
+        let host = format!(
+            "{}{}",
+            h.name.clone().unwrap_or_else(|| h.address.clone()),
+            if h.carried_forward {
+                format!(" (carried from run {})", h.snapshot_run)
+            } else {
+                String::new()
+            }
+        );
+        for v in &h.vms {
+            peak.add_row(vec![
+                Cell::new(&host),
+                Cell::new(opt_str(&v.name)),
+                Cell::new(&v.id),
+                Cell::new(&v.state),
+                opt_num(&v.vcpus),
+                num(v.licensable_cores),
+            ]);
+        }
+    }
+    writeln!(
+        out,
+        "Counted VMs at the sub-capacity peak (run {})\n{peak}\n",
+        t.sub_capacity_peak_run
+    )?;
+
+    let mut days = new_table(&[
+        "date (UTC)",
+        "runs",
+        "sub-capacity PVU",
+        "at run",
+        "full capacity PVU",
+    ]);
+    for d in &r.days {
+        days.add_row(vec![
+            Cell::new(d.date.to_string()),
+            num(d.runs),
+            num(d.sub_capacity_pvu),
+            num(d.sub_capacity_run),
+            num(d.full_capacity_pvu),
+        ]);
+    }
+    writeln!(out, "Day by day (maximum)\n{days}")?;
+
+    if !r.gaps.is_empty() {
+        let mut gaps = new_table(&["kind", "runs", "flags incomplete", "detail"]);
+        for g in &r.gaps {
+            gaps.add_row(vec![
+                Cell::new(g.kind),
+                num(g.runs),
+                Cell::new(if g.flags_incomplete { "yes" } else { "no" }),
+                Cell::new(&g.message),
+            ]);
+        }
+        writeln!(out, "\nGaps\n{gaps}")?;
+    }
+    if !r.warnings.is_empty() {
+        writeln!(out, "\nWarnings")?;
+        for w in &r.warnings {
+            writeln!(out, "- {w}")?;
+        }
+    }
+    Ok(())
+}
+
+pub fn history(r: &crate::report::HistoryReport, out: &mut dyn Write) -> Result<(), ReportError> {
+    writeln!(
+        out,
+        "VM history, runs {} ({}) to {} ({})",
+        r.first_run.id,
+        time::format(&r.first_run.at),
+        r.last_run.id,
+        time::format(&r.last_run.at)
+    )?;
+    let mut placements = new_table(&[
+        "VM",
+        "id",
+        "host",
+        "from run",
+        "from (UTC)",
+        "to run",
+        "to (UTC)",
+    ]);
+    let mut events = new_table(&["run", "at (UTC)", "VM", "event", "host", "before", "after"]);
+    let mut all_events = Vec::new();
+    for vm in &r.vms {
+        let name = opt_str(&vm.name);
+        for p in &vm.placements {
+            placements.add_row(vec![
+                Cell::new(&name),
+                Cell::new(&vm.id),
+                Cell::new(&p.host),
+                num(p.from.id),
+                Cell::new(time::format(&p.from.at)),
+                num(p.to.id),
+                Cell::new(time::format(&p.to.at)),
+            ]);
+        }
+        for e in &vm.events {
+            all_events.push((e.run.id, name.clone(), e));
+        }
+    }
+    // Events read best in time order across VMs.
+    all_events.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then(a.1.cmp(&b.1))
+            .then(a.2.kind.cmp(&b.2.kind))
+    });
+    for (_, name, e) in all_events {
+        events.add_row(vec![
+            num(e.run.id),
+            Cell::new(time::format(&e.run.at)),
+            Cell::new(name),
+            Cell::new(e.kind.as_str()),
+            Cell::new(&e.host),
+            Cell::new(opt_str(&e.before)),
+            Cell::new(opt_str(&e.after)),
+        ]);
+    }
+    writeln!(out, "\nPlacements\n{placements}\n\nEvents\n{events}")?;
+    Ok(())
+}

@@ -1,0 +1,699 @@
+//! `hvinv report pvu` (`shared/spec/pvu.md`): capacity and sub-capacity PVU
+//! per host and run, the period peak, daily maxima and the gaps.
+//!
+//! `arith` is the pure arithmetic, `snapshot` turns rows into per-run
+//! estates (carry-forward, gaps), `vm_filter` reads `--vms`; this file loads
+//! the rows and assembles the report.
+
+pub mod arith;
+pub mod snapshot;
+pub mod vm_filter;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+use self::arith::{HostFigures, RunFigures};
+use self::snapshot::{Gap, RunSnapshot};
+use self::vm_filter::VmFilter;
+use super::pvu_table::{PvuTable, Rate};
+use super::{ReportError, load, time};
+
+pub const SCHEMA: &str = "hvinv.pvu/1";
+/// A VM holds its processors in these states (pvu.md).
+pub const DEFAULT_COUNTED_STATES: [&str; 2] = ["running", "paused"];
+pub const KNOWN_STATES: [&str; 7] = [
+    "running", "off", "saved", "paused", "starting", "stopping", "other",
+];
+pub const DEFAULT_PERIOD_DAYS: i64 = 90;
+pub const DEFAULT_MAX_STALENESS_HOURS: i64 = 24;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PvuOptions {
+    /// Start of the period (default: `to` − 90 days).
+    pub from: Option<DateTime<Utc>>,
+    /// End of the period (default: now).
+    pub to: Option<DateTime<Utc>>,
+    /// `--vms FILE`; without it every VM counts.
+    pub vms_file: Option<PathBuf>,
+    /// `--pvu-table FILE`; without it the built-in table.
+    pub pvu_table: Option<PathBuf>,
+    /// States in which a VM counts.
+    pub counted_states: Vec<String>,
+    /// How old a failed host's last good snapshot may be to stand in for it.
+    pub max_staleness: Duration,
+}
+
+impl Default for PvuOptions {
+    fn default() -> Self {
+        PvuOptions {
+            from: None,
+            to: None,
+            vms_file: None,
+            pvu_table: None,
+            counted_states: DEFAULT_COUNTED_STATES.map(String::from).to_vec(),
+            max_staleness: Duration::hours(DEFAULT_MAX_STALENESS_HOURS),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PvuReport {
+    pub schema: &'static str,
+    pub period: Period,
+    pub counted_states: Vec<String>,
+    pub max_staleness_hours: f64,
+    /// Where the PVU table came from.
+    pub pvu_table: String,
+    /// `--vms` summary, or null when every VM counts.
+    pub vm_list: Option<VmList>,
+    /// False when a gap may hide licensable capacity (see `gaps`).
+    pub complete: bool,
+    pub incomplete_reasons: Vec<String>,
+    pub warnings: Vec<String>,
+    pub totals: Totals,
+    pub runs: Vec<RunLine>,
+    pub hosts: Vec<HostLine>,
+    /// What was counted at the sub-capacity peak, host by host.
+    pub peak_detail: Vec<PeakHost>,
+    pub days: Vec<DayLine>,
+    pub gaps: Vec<GapLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Period {
+    #[serde(with = "time::serde_z")]
+    pub from: DateTime<Utc>,
+    #[serde(with = "time::serde_z")]
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VmList {
+    pub source: String,
+    pub entries: usize,
+    /// Lines that matched no VM in the period.
+    pub unmatched: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    /// Peak of the instant sub-capacity totals over the period.
+    pub sub_capacity_peak_pvu: i64,
+    pub sub_capacity_peak_run: i64,
+    #[serde(with = "time::serde_z")]
+    pub sub_capacity_peak_at: DateTime<Utc>,
+    /// Peak of the instant full-capacity totals over the period.
+    pub full_capacity_pvu: i64,
+    pub full_capacity_run: i64,
+    /// min(full capacity, sub-capacity peak).
+    pub entitlement_pvu: i64,
+    /// "sub_capacity" or "full_capacity": which of the two is lower.
+    pub entitlement_basis: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunLine {
+    pub id: i64,
+    #[serde(with = "time::serde_z")]
+    pub started_at: DateTime<Utc>,
+    pub hosts: usize,
+    /// Addresses whose figures came from an earlier snapshot.
+    pub carried_forward: Vec<String>,
+    pub gaps: usize,
+    pub sub_capacity_pvu: i64,
+    pub full_capacity_pvu: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostLine {
+    pub host_id: i64,
+    pub address: String,
+    pub name: Option<String>,
+    pub processor_vendor: Option<String>,
+    pub processor_model: Option<String>,
+    pub sockets: Option<i64>,
+    pub cores: i64,
+    pub rate: Rate,
+    pub full_capacity_pvu: i64,
+    pub peak_sub_capacity_cores: i64,
+    pub peak_sub_capacity_pvu: i64,
+    pub peak_run: i64,
+    #[serde(with = "time::serde_z")]
+    pub peak_at: DateTime<Utc>,
+    pub peak_carried_forward: bool,
+    /// Runs of the period in which the host counted (fresh or carried).
+    pub runs_counted: usize,
+    pub runs_carried_forward: usize,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeakHost {
+    pub host_id: i64,
+    pub address: String,
+    pub name: Option<String>,
+    pub carried_forward: bool,
+    pub snapshot_run: i64,
+    pub figures: HostFigures,
+    pub vms: Vec<PeakVm>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeakVm {
+    pub id: String,
+    pub name: Option<String>,
+    pub state: String,
+    pub vcpus: Option<i64>,
+    pub licensable_cores: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayLine {
+    pub date: NaiveDate,
+    pub runs: usize,
+    pub sub_capacity_pvu: i64,
+    pub sub_capacity_run: i64,
+    pub full_capacity_pvu: i64,
+    pub full_capacity_run: i64,
+    pub hosts: Vec<DayHost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayHost {
+    pub host_id: i64,
+    pub address: String,
+    pub name: Option<String>,
+    pub pvu_per_core: i64,
+    pub rate_row: Option<String>,
+    pub cores: i64,
+    pub full_capacity_pvu: i64,
+    pub sub_capacity_cores: i64,
+    pub sub_capacity_pvu: i64,
+    pub run: i64,
+    pub carried_forward: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GapLine {
+    /// stale, never_collected, no_facts, cluster_node, orphan_vm
+    pub kind: &'static str,
+    pub address: Option<String>,
+    pub cluster: Option<String>,
+    pub node: Option<String>,
+    pub vm_guid: Option<String>,
+    pub last_ok_run: Option<i64>,
+    pub first_run: i64,
+    pub last_run: i64,
+    pub runs: usize,
+    /// Whether this gap may hide counted capacity (flags the report).
+    pub flags_incomplete: bool,
+    pub message: String,
+}
+
+/// What one host contributed to one run, kept for tracing.
+struct HostRun<'a> {
+    host: &'a snapshot::HostAtRun<'a>,
+    rate: Rate,
+    figures: HostFigures,
+    vcpus_unknown: Vec<String>,
+}
+
+pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, ReportError> {
+    let table = match &opts.pvu_table {
+        Some(p) => PvuTable::from_file(p)?,
+        None => PvuTable::builtin()?,
+    };
+    let filter = opts
+        .vms_file
+        .as_deref()
+        .map(VmFilter::from_file)
+        .transpose()?;
+    for s in &opts.counted_states {
+        if !KNOWN_STATES.contains(&s.as_str()) {
+            return Err(ReportError::Option(format!(
+                "unknown VM state {s:?} (known: {})",
+                KNOWN_STATES.join(", ")
+            )));
+        }
+    }
+    if opts.max_staleness < Duration::zero() {
+        return Err(ReportError::Option(
+            "max staleness must not be negative".into(),
+        ));
+    }
+    let to = opts.to.unwrap_or_else(Utc::now);
+    let from = opts
+        .from
+        .unwrap_or_else(|| to - Duration::days(DEFAULT_PERIOD_DAYS));
+    if from > to {
+        return Err(ReportError::Option(format!(
+            "--from {} is after --to {}",
+            time::format(&from),
+            time::format(&to)
+        )));
+    }
+
+    let all_runs: BTreeMap<i64, load::Run> = load::complete_runs(pool)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let period: Vec<load::Run> = all_runs
+        .values()
+        .filter(|r| r.started_at >= from && r.started_at <= to)
+        .cloned()
+        .collect();
+    let (Some(first), Some(last)) = (period.first(), period.last()) else {
+        return Err(ReportError::NoRunInPeriod {
+            from: time::format(&from),
+            to: time::format(&to),
+        });
+    };
+    // Look back far enough to find snapshots that may be carried forward.
+    let window_start = from - opts.max_staleness;
+    let lo = all_runs
+        .values()
+        .find(|r| r.started_at >= window_start)
+        .map_or(first.id, |r| r.id.min(first.id));
+    let hi = last.id;
+
+    let outcomes: Vec<load::Outcome> = load::outcomes_between(pool, lo, hi)
+        .await?
+        .into_iter()
+        .filter(|o| all_runs.contains_key(&o.run_id))
+        .collect();
+    // Failed addresses with no good snapshot in the window: find their last
+    // one before it, to tell "stale since run N" from "never collected".
+    let mut ok_addresses: BTreeSet<&str> = BTreeSet::new();
+    let mut failed_addresses: BTreeSet<&str> = BTreeSet::new();
+    for o in &outcomes {
+        if o.ok {
+            ok_addresses.insert(&o.address);
+        } else {
+            failed_addresses.insert(&o.address);
+        }
+    }
+    let mut before_window: HashMap<String, i64> = HashMap::new();
+    for a in failed_addresses.difference(&ok_addresses) {
+        if let Some((o, _)) = load::last_ok_before(pool, a, lo).await? {
+            before_window.insert((*a).to_string(), o.run_id);
+        }
+    }
+
+    let host_facts = load::host_facts_overlapping(pool, lo, hi).await?;
+    let vm_facts = load::vm_facts_overlapping(pool, lo, hi).await?;
+    let cluster_facts = load::cluster_facts_overlapping(pool, lo, hi).await?;
+    let rows = snapshot::Rows {
+        runs: &all_runs,
+        outcomes: &outcomes,
+        host_facts: &host_facts,
+        vm_facts: &vm_facts,
+        cluster_facts: &cluster_facts,
+    };
+    let snaps = snapshot::assemble(&period, &rows, opts.max_staleness, &before_window);
+    let mut report = compute(&snaps, &table, filter.as_ref(), &opts, from, to)?;
+    report.pvu_table = table.source_name.clone();
+    Ok(report)
+}
+
+fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> bool {
+    opts.counted_states.iter().any(|s| *s == v.state)
+        && filter.is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
+}
+
+/// Prices every host of every run and assembles the report (no I/O).
+fn compute(
+    snaps: &[RunSnapshot<'_>],
+    table: &PvuTable,
+    filter: Option<&VmFilter>,
+    opts: &PvuOptions,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<PvuReport, ReportError> {
+    let mut per_run: Vec<RunFigures<i64>> = Vec::new();
+    let mut traces: HashMap<(i64, i64), HostRun<'_>> = HashMap::new();
+    let mut gaps: BTreeMap<Gap, Vec<i64>> = BTreeMap::new();
+    let mut runs = Vec::new();
+
+    for snap in snaps {
+        let mut hosts = Vec::new();
+        for h in &snap.hosts {
+            let f = h.facts;
+            let Some(cores) = f.cores else {
+                gaps.entry(Gap::NoFacts {
+                    address: h.address.clone(),
+                })
+                .or_default()
+                .push(snap.run.id);
+                continue;
+            };
+            let rate = table.rate(
+                f.processor_vendor.as_deref(),
+                f.processor_model.as_deref(),
+                f.sockets,
+            );
+            let mut vcpus = Vec::new();
+            let mut vcpus_unknown = Vec::new();
+            for v in h.vms.iter().filter(|v| counted(opts, filter, v)) {
+                // Unknown vCPUs count as the whole host: never guess low.
+                vcpus.push(v.vcpus.unwrap_or_else(|| {
+                    vcpus_unknown.push(v.guid.clone());
+                    cores
+                }));
+            }
+            let figures = arith::host_figures(cores, rate.pvu_per_core, &vcpus);
+            hosts.push((h.host_id, figures));
+            traces.insert(
+                (snap.run.id, h.host_id),
+                HostRun {
+                    host: h,
+                    rate,
+                    figures,
+                    vcpus_unknown,
+                },
+            );
+        }
+        for g in &snap.gaps {
+            gaps.entry(g.clone()).or_default().push(snap.run.id);
+        }
+        let rf = RunFigures {
+            run_id: snap.run.id,
+            day: snap.run.started_at.date_naive(),
+            hosts,
+        };
+        let t = rf.totals();
+        runs.push(RunLine {
+            id: snap.run.id,
+            started_at: snap.run.started_at,
+            hosts: rf.hosts.len(),
+            carried_forward: snap
+                .hosts
+                .iter()
+                .filter(|h| h.carried_forward)
+                .map(|h| h.address.clone())
+                .collect(),
+            gaps: snap.gaps.len(),
+            sub_capacity_pvu: t.sub_capacity_pvu,
+            full_capacity_pvu: t.full_capacity_pvu,
+        });
+        per_run.push(rf);
+    }
+
+    let run_time: HashMap<i64, DateTime<Utc>> =
+        snaps.iter().map(|s| (s.run.id, s.run.started_at)).collect();
+    let at = |run: i64| run_time.get(&run).copied().unwrap_or(from);
+
+    let peaks = arith::period_peaks(&per_run).ok_or(ReportError::NoRunInPeriod {
+        from: time::format(&from),
+        to: time::format(&to),
+    })?;
+    let entitlement = arith::entitlement(peaks.full_capacity.value, peaks.sub_capacity.value);
+    let totals = Totals {
+        sub_capacity_peak_pvu: peaks.sub_capacity.value,
+        sub_capacity_peak_run: peaks.sub_capacity.run_id,
+        sub_capacity_peak_at: at(peaks.sub_capacity.run_id),
+        full_capacity_pvu: peaks.full_capacity.value,
+        full_capacity_run: peaks.full_capacity.run_id,
+        entitlement_pvu: entitlement,
+        entitlement_basis: if peaks.sub_capacity.value <= peaks.full_capacity.value {
+            "sub_capacity"
+        } else {
+            "full_capacity"
+        },
+    };
+
+    let mut warnings = BTreeSet::new();
+    let mut hosts = Vec::new();
+    for (host_id, (fig, run)) in arith::host_peaks(&per_run) {
+        let Some(tr) = traces.get(&(run, host_id)) else {
+            continue;
+        };
+        let f = tr.host.facts;
+        let counted_in: Vec<&HostRun<'_>> = traces
+            .iter()
+            .filter(|((_, h), _)| *h == host_id)
+            .map(|(_, t)| t)
+            .collect();
+        let mut notes = Vec::new();
+        if tr.rate.unknown_processor {
+            notes.push(format!(
+                "unknown processor: {} PVU per core applied",
+                tr.rate.pvu_per_core
+            ));
+            warnings.insert(format!(
+                "{}: processor matches no PVU table row, {} PVU per core applied",
+                tr.host.address, tr.rate.pvu_per_core
+            ));
+        }
+        if tr.rate.verify {
+            notes.push("rate row marked verify".to_string());
+            warnings.insert(format!(
+                "PVU table row {} is marked for verification against IBM's table",
+                tr.rate.row.as_deref().unwrap_or("?")
+            ));
+        }
+        if tr.rate.sockets_unknown {
+            notes.push("socket count unknown: highest matching rate applied".to_string());
+        }
+        if tr.host.carried_forward {
+            notes.push(format!(
+                "peak figure carried forward from run {}",
+                tr.host.snapshot_run
+            ));
+        }
+        let unknown: BTreeSet<&String> = counted_in
+            .iter()
+            .flat_map(|t| t.vcpus_unknown.iter())
+            .collect();
+        if !unknown.is_empty() {
+            notes.push(format!(
+                "vCPUs unknown for {} VM(s), counted at the host's cores",
+                unknown.len()
+            ));
+        }
+        let dropped: BTreeSet<&String> = counted_in
+            .iter()
+            .flat_map(|t| t.host.duplicates_dropped.iter())
+            .collect();
+        if !dropped.is_empty() {
+            notes.push(format!(
+                "{} VM(s) also seen on another host in the same run, counted there",
+                dropped.len()
+            ));
+        }
+        hosts.push(HostLine {
+            host_id,
+            address: tr.host.address.clone(),
+            name: f.name.clone(),
+            processor_vendor: f.processor_vendor.clone(),
+            processor_model: f.processor_model.clone(),
+            sockets: f.sockets,
+            cores: fig.cores,
+            rate: tr.rate.clone(),
+            full_capacity_pvu: fig.full_capacity_pvu,
+            peak_sub_capacity_cores: fig.sub_capacity_cores,
+            peak_sub_capacity_pvu: fig.sub_capacity_pvu,
+            peak_run: run,
+            peak_at: at(run),
+            peak_carried_forward: tr.host.carried_forward,
+            runs_counted: counted_in.len(),
+            runs_carried_forward: counted_in.iter().filter(|t| t.host.carried_forward).count(),
+            notes,
+        });
+    }
+    hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+
+    let mut peak_detail: Vec<PeakHost> = traces
+        .iter()
+        .filter(|((r, _), _)| *r == peaks.sub_capacity.run_id)
+        .map(|(_, t)| {
+            let mut vms: Vec<PeakVm> = t
+                .host
+                .vms
+                .iter()
+                .filter(|v| counted(opts, None, v))
+                .filter(|v| {
+                    filter.is_none_or(|f| {
+                        f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref())
+                    })
+                })
+                .map(|v| PeakVm {
+                    id: v.guid.clone(),
+                    name: v.name.clone(),
+                    state: v.state.clone(),
+                    vcpus: v.vcpus,
+                    licensable_cores: arith::vm_licensable_cores(
+                        v.vcpus.unwrap_or(t.figures.cores),
+                        t.figures.cores,
+                    ),
+                })
+                .collect();
+            vms.sort_by(|a, b| a.id.cmp(&b.id));
+            PeakHost {
+                host_id: t.host.host_id,
+                address: t.host.address.clone(),
+                name: t.host.facts.name.clone(),
+                carried_forward: t.host.carried_forward,
+                snapshot_run: t.host.snapshot_run,
+                figures: t.figures,
+                vms,
+            }
+        })
+        .collect();
+    peak_detail.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+
+    let days = arith::daily_max(&per_run)
+        .into_iter()
+        .map(|(date, d)| {
+            let mut hosts: Vec<DayHost> = d
+                .hosts
+                .iter()
+                .filter_map(|(host_id, (fig, run))| {
+                    let t = traces.get(&(*run, *host_id))?;
+                    Some(DayHost {
+                        host_id: *host_id,
+                        address: t.host.address.clone(),
+                        name: t.host.facts.name.clone(),
+                        pvu_per_core: fig.pvu_per_core,
+                        rate_row: t.rate.row.clone(),
+                        cores: fig.cores,
+                        full_capacity_pvu: fig.full_capacity_pvu,
+                        sub_capacity_cores: fig.sub_capacity_cores,
+                        sub_capacity_pvu: fig.sub_capacity_pvu,
+                        run: *run,
+                        carried_forward: t.host.carried_forward,
+                    })
+                })
+                .collect();
+            hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+            DayLine {
+                date,
+                runs: d.runs,
+                sub_capacity_pvu: d.sub_capacity.value,
+                sub_capacity_run: d.sub_capacity.run_id,
+                full_capacity_pvu: d.full_capacity.value,
+                full_capacity_run: d.full_capacity.run_id,
+                hosts,
+            }
+        })
+        .collect();
+
+    let gap_lines: Vec<GapLine> = gaps
+        .into_iter()
+        .map(|(g, runs)| gap_line(g, &runs, filter))
+        .collect();
+    let mut incomplete_reasons: Vec<String> = gap_lines
+        .iter()
+        .filter(|g| g.flags_incomplete)
+        .map(|g| g.message.clone())
+        .collect();
+    incomplete_reasons.dedup();
+
+    // Read the filter's matches only after every VM has been tested.
+    let vm_list = filter.map(|f| VmList {
+        source: f.source.clone(),
+        entries: f.len(),
+        unmatched: f.unmatched(),
+    });
+    if let Some(l) = &vm_list {
+        for u in &l.unmatched {
+            warnings.insert(format!("VM list entry {u:?} matched no VM in the period"));
+        }
+    }
+
+    Ok(PvuReport {
+        schema: SCHEMA,
+        period: Period { from, to },
+        counted_states: opts.counted_states.clone(),
+        max_staleness_hours: opts.max_staleness.num_seconds() as f64 / 3600.0,
+        pvu_table: table.source_name.clone(),
+        vm_list,
+        complete: incomplete_reasons.is_empty(),
+        incomplete_reasons,
+        warnings: warnings.into_iter().collect(),
+        totals,
+        runs,
+        hosts,
+        peak_detail,
+        days,
+        gaps: gap_lines,
+    })
+}
+
+fn gap_line(g: Gap, runs: &[i64], filter: Option<&VmFilter>) -> GapLine {
+    let first_run = runs.iter().copied().min().unwrap_or_default();
+    let last_run = runs.iter().copied().max().unwrap_or_default();
+    let span = if first_run == last_run {
+        format!("run {first_run}")
+    } else {
+        format!("runs {first_run}–{last_run} ({} runs)", runs.len())
+    };
+    let mut line = GapLine {
+        kind: "",
+        address: None,
+        cluster: None,
+        node: None,
+        vm_guid: None,
+        last_ok_run: None,
+        first_run,
+        last_run,
+        runs: runs.len(),
+        flags_incomplete: true,
+        message: String::new(),
+    };
+    match g {
+        Gap::Stale {
+            address,
+            last_ok_run,
+        } => {
+            line.kind = "stale";
+            line.message = match last_ok_run {
+                Some(r) => format!(
+                    "{address}: failed in {span}; last good snapshot (run {r}) is older than the staleness limit"
+                ),
+                None => format!("{address}: failed in {span}; no good snapshot"),
+            };
+            line.address = Some(address);
+            line.last_ok_run = last_ok_run;
+        }
+        Gap::NeverCollected { address } => {
+            line.kind = "never_collected";
+            line.message = format!("{address}: never collected (failed in {span})");
+            line.address = Some(address);
+        }
+        Gap::NoFacts { address } => {
+            line.kind = "no_facts";
+            line.message = format!("{address}: no host facts or core count in {span}");
+            line.address = Some(address);
+        }
+        Gap::ClusterNode { cluster, node } => {
+            line.kind = "cluster_node";
+            line.message = format!(
+                "cluster {cluster}: node {node} is not among the collected hosts in {span}"
+            );
+            line.cluster = Some(cluster);
+            line.node = Some(node);
+        }
+        Gap::OrphanVm {
+            cluster,
+            vm_guid,
+            owner_node,
+        } => {
+            line.kind = "orphan_vm";
+            // A VM outside the product list cannot hide product capacity.
+            line.flags_incomplete = filter.is_none_or(|f| f.matches(&vm_guid, None, None));
+            line.message = format!(
+                "cluster {cluster}: VM {vm_guid} (owner {}) is on no collected node in {span}",
+                owner_node.as_deref().unwrap_or("unknown")
+            );
+            line.cluster = Some(cluster);
+            line.node = owner_node;
+            line.vm_guid = Some(vm_guid);
+        }
+    }
+    line
+}

@@ -1,0 +1,278 @@
+//! What each run of the period says about the estate, with failed hosts
+//! carried forward from their last good snapshot (within the staleness
+//! limit) and every gap named. Pure: works on rows already loaded.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::report::load::{ClusterFacts, HostFacts, Outcome, Run, VmFacts};
+use crate::report::topology::norm_guid;
+
+/// One physical host as it counts in one run.
+#[derive(Debug, Clone)]
+pub struct HostAtRun<'a> {
+    pub host_id: i64,
+    pub address: String,
+    pub facts: &'a HostFacts,
+    /// The run whose snapshot is used (the run itself unless carried).
+    pub snapshot_run: i64,
+    pub snapshot_at: DateTime<Utc>,
+    pub carried_forward: bool,
+    /// Every VM of the snapshot (any state), after de-duplication.
+    pub vms: Vec<&'a VmFacts>,
+    /// VMs dropped because another host of the run holds them.
+    pub duplicates_dropped: Vec<String>,
+}
+
+/// Something a run could not see.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Gap {
+    /// Failed, and its last good snapshot is older than the limit (or
+    /// there is none in reach).
+    Stale {
+        address: String,
+        last_ok_run: Option<i64>,
+    },
+    /// Never collected OK at all.
+    NeverCollected { address: String },
+    /// Collected OK but without host facts or core count: cannot be priced.
+    NoFacts { address: String },
+    /// A node the cluster lists that no collected host is.
+    ClusterNode { cluster: String, node: String },
+    /// A VM the cluster places on a node we have no data for.
+    OrphanVm {
+        cluster: String,
+        vm_guid: String,
+        owner_node: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct RunSnapshot<'a> {
+    pub run: &'a Run,
+    pub hosts: Vec<HostAtRun<'a>>,
+    pub gaps: Vec<Gap>,
+}
+
+/// Rows the assembly works from.
+pub struct Rows<'a> {
+    /// Every complete run that may be referenced, by id.
+    pub runs: &'a BTreeMap<i64, Run>,
+    /// Outcomes of complete runs from the look-back window to the period end.
+    pub outcomes: &'a [Outcome],
+    pub host_facts: &'a [HostFacts],
+    pub vm_facts: &'a [VmFacts],
+    pub cluster_facts: &'a [ClusterFacts],
+}
+
+/// Builds one snapshot per period run.
+pub fn assemble<'a>(
+    period: &'a [Run],
+    rows: &Rows<'a>,
+    max_staleness: Duration,
+    last_ok_before_window: &HashMap<String, i64>,
+) -> Vec<RunSnapshot<'a>> {
+    let mut by_run: BTreeMap<i64, Vec<&Outcome>> = BTreeMap::new();
+    // address -> ascending (run_id, host_id) of OK outcomes
+    let mut ok_by_address: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
+    for o in rows.outcomes {
+        by_run.entry(o.run_id).or_default().push(o);
+        if let (true, Some(h)) = (o.ok, o.host_id) {
+            ok_by_address
+                .entry(&o.address)
+                .or_default()
+                .push((o.run_id, h));
+        }
+    }
+    for v in ok_by_address.values_mut() {
+        v.sort_unstable();
+    }
+    let mut host_idx: HashMap<i64, Vec<&HostFacts>> = HashMap::new();
+    for f in rows.host_facts {
+        host_idx.entry(f.host_id).or_default().push(f);
+    }
+    let mut vm_idx: HashMap<i64, Vec<&VmFacts>> = HashMap::new();
+    for f in rows.vm_facts {
+        vm_idx.entry(f.host_id).or_default().push(f);
+    }
+
+    period
+        .iter()
+        .map(|run| {
+            let outcomes = by_run.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
+            let mut gaps = Vec::new();
+            // host_id -> (address, snapshot run, carried, outcome time)
+            let mut chosen: BTreeMap<i64, (String, i64, bool, DateTime<Utc>)> = BTreeMap::new();
+            for o in outcomes {
+                let pick = if o.ok {
+                    match o.host_id {
+                        Some(h) => Some((h, run.id, false)),
+                        None => {
+                            gaps.push(Gap::NoFacts {
+                                address: o.address.clone(),
+                            });
+                            None
+                        }
+                    }
+                } else {
+                    let last = ok_by_address
+                        .get(o.address.as_str())
+                        .and_then(|v| v.iter().rev().find(|(r, _)| *r < run.id).copied());
+                    let fresh_enough = last.and_then(|(r, h)| {
+                        let at = rows.runs.get(&r)?.started_at;
+                        (run.started_at - at <= max_staleness).then_some((h, r))
+                    });
+                    match (fresh_enough, last) {
+                        (Some((h, r)), _) => Some((h, r, true)),
+                        (None, Some((r, _))) => {
+                            gaps.push(Gap::Stale {
+                                address: o.address.clone(),
+                                last_ok_run: Some(r),
+                            });
+                            None
+                        }
+                        (None, None) => {
+                            let before = last_ok_before_window.get(&o.address).copied();
+                            gaps.push(match before {
+                                Some(r) => Gap::Stale {
+                                    address: o.address.clone(),
+                                    last_ok_run: Some(r),
+                                },
+                                None => Gap::NeverCollected {
+                                    address: o.address.clone(),
+                                },
+                            });
+                            None
+                        }
+                    }
+                };
+                if let Some((h, snap, carried)) = pick {
+                    let at = rows
+                        .runs
+                        .get(&snap)
+                        .map_or(run.started_at, |r| r.started_at);
+                    // A host reached fresh through any address wins over a
+                    // carried copy; between addresses, the first in order.
+                    let replace = match chosen.get(&h) {
+                        None => true,
+                        Some((_, _, was_carried, _)) => *was_carried && !carried,
+                    };
+                    if replace {
+                        chosen.insert(h, (o.address.clone(), snap, carried, at));
+                    }
+                }
+            }
+
+            let mut hosts: Vec<HostAtRun<'a>> = Vec::new();
+            for (h, (address, snap, carried, at)) in chosen {
+                let facts = host_idx
+                    .get(&h)
+                    .and_then(|v| v.iter().find(|f| f.covers(snap)).copied());
+                let Some(facts) = facts else {
+                    gaps.push(Gap::NoFacts { address });
+                    continue;
+                };
+                let vms = vm_idx
+                    .get(&h)
+                    .map(|v| v.iter().filter(|f| f.covers(snap)).copied().collect())
+                    .unwrap_or_default();
+                hosts.push(HostAtRun {
+                    host_id: h,
+                    address,
+                    facts,
+                    snapshot_run: snap,
+                    snapshot_at: at,
+                    carried_forward: carried,
+                    vms,
+                    duplicates_dropped: Vec::new(),
+                });
+            }
+            dedupe_vms(&mut hosts);
+            // A node already listed as a failed address is not listed twice.
+            let gapped: Vec<String> = gaps
+                .iter()
+                .filter_map(|g| match g {
+                    Gap::Stale { address, .. }
+                    | Gap::NeverCollected { address }
+                    | Gap::NoFacts { address } => Some(address.clone()),
+                    _ => None,
+                })
+                .collect();
+            cluster_gaps(run.id, rows.cluster_facts, &hosts, &gapped, &mut gaps);
+            gaps.sort();
+            gaps.dedup();
+            RunSnapshot { run, hosts, gaps }
+        })
+        .collect()
+}
+
+/// A VM is counted on one host per run: a fresh observation beats a carried
+/// one, and the newer snapshot beats the older.
+fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) {
+    let mut order: Vec<usize> = (0..hosts.len()).collect();
+    // fresh first, then newest snapshot; host_id keeps it deterministic
+    order.sort_by_key(|&i| {
+        let h = &hosts[i];
+        (
+            h.carried_forward,
+            std::cmp::Reverse(h.snapshot_run),
+            h.host_id,
+        )
+    });
+    let mut seen: HashSet<String> = HashSet::new();
+    for i in order {
+        let h = &mut hosts[i];
+        let mut kept = Vec::with_capacity(h.vms.len());
+        for v in h.vms.drain(..) {
+            if seen.insert(norm_guid(&v.guid)) {
+                kept.push(v);
+            } else {
+                h.duplicates_dropped.push(norm_guid(&v.guid));
+            }
+        }
+        h.vms = kept;
+    }
+}
+
+fn short_name(s: &str) -> String {
+    s.split('.').next().unwrap_or(s).to_ascii_lowercase()
+}
+
+fn cluster_gaps(
+    run_id: i64,
+    clusters: &[ClusterFacts],
+    hosts: &[HostAtRun<'_>],
+    gapped_addresses: &[String],
+    gaps: &mut Vec<Gap>,
+) {
+    let mut names: BTreeSet<String> = gapped_addresses.iter().map(|a| short_name(a)).collect();
+    let mut vms: HashSet<String> = HashSet::new();
+    for h in hosts {
+        for n in [&h.facts.name, &h.facts.fqdn].into_iter().flatten() {
+            names.insert(short_name(n));
+        }
+        names.insert(short_name(&h.address));
+        vms.extend(h.vms.iter().map(|v| norm_guid(&v.guid)));
+        vms.extend(h.duplicates_dropped.iter().cloned());
+    }
+    for c in clusters.iter().filter(|c| c.covers(run_id)) {
+        for n in &c.nodes {
+            if !names.contains(&short_name(&n.name)) {
+                gaps.push(Gap::ClusterNode {
+                    cluster: c.name.clone(),
+                    node: n.name.clone(),
+                });
+            }
+        }
+        for o in &c.vm_owners {
+            if !vms.contains(&norm_guid(&o.vm_guid)) {
+                gaps.push(Gap::OrphanVm {
+                    cluster: c.name.clone(),
+                    vm_guid: norm_guid(&o.vm_guid),
+                    owner_node: o.owner_node.clone(),
+                });
+            }
+        }
+    }
+}
