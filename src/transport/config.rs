@@ -44,6 +44,16 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target on the scheme's default port.
+    pub fn new(host: impl Into<String>, scheme: Scheme) -> Target {
+        Target {
+            host: host.into(),
+            port: scheme.default_port(),
+            scheme,
+            connect_to: None,
+        }
+    }
+
     /// `http://host:5985/wsman`
     pub fn url(&self) -> String {
         let scheme = match self.scheme {
@@ -136,4 +146,98 @@ pub struct TransportConfig {
     pub encryption: Encryption,
     pub tls: TlsOptions,
     pub timeouts: Timeouts,
+}
+
+impl TransportConfig {
+    /// Defaults: sealing on over HTTP, system trust roots, default
+    /// timeouts.
+    pub fn new(target: Target, credentials: Credentials) -> TransportConfig {
+        TransportConfig {
+            target,
+            credentials,
+            encryption: Encryption::Auto,
+            tls: TlsOptions::default(),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    /// Whether SOAP bodies are sealed: only over HTTP, unless disabled.
+    pub fn seals(&self) -> bool {
+        self.target.scheme == Scheme::Http && self.encryption == Encryption::Auto
+    }
+
+    /// The service principal name, `WSMAN/<host>`.
+    pub fn spn(&self) -> String {
+        format!("WSMAN/{}", self.target.host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse(account: &str) -> Credentials {
+        Credentials::parse(account, "pw".to_string().into())
+    }
+
+    #[test]
+    fn down_level_logon_name_splits_domain_and_user() {
+        let c = parse("CONTOSO\\svc-inv");
+        assert_eq!(
+            (c.username.as_str(), c.domain.as_deref()),
+            ("svc-inv", Some("CONTOSO"))
+        );
+    }
+
+    #[test]
+    fn upn_splits_at_the_last_at_sign() {
+        let c = parse("svc-inv@contoso.example");
+        assert_eq!(
+            (c.username.as_str(), c.domain.as_deref()),
+            ("svc-inv", Some("contoso.example"))
+        );
+    }
+
+    #[test]
+    fn local_account_has_no_domain() {
+        let c = parse("Administrator");
+        assert_eq!((c.username.as_str(), c.domain), ("Administrator", None));
+        // `\user` means "no domain", not an empty one.
+        assert_eq!(parse("\\Administrator").domain, None);
+    }
+
+    #[test]
+    fn password_never_reaches_debug_output() {
+        let c = Credentials::parse("DOM\\u", "S3cret!pw".to_string().into());
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("S3cret"), "{dbg}");
+        assert_eq!(c.password.expose_secret(), "S3cret!pw");
+        let cfg = TransportConfig::new(Target::new("h", Scheme::Http), c);
+        assert!(!format!("{cfg:?}").contains("S3cret"));
+    }
+
+    #[test]
+    fn sealing_applies_to_http_only_and_can_be_turned_off() {
+        let mut cfg = TransportConfig::new(Target::new("h", Scheme::Http), parse("u"));
+        assert!(cfg.seals());
+        cfg.encryption = Encryption::Never;
+        assert!(!cfg.seals());
+        let cfg = TransportConfig::new(Target::new("h", Scheme::Https), parse("u"));
+        assert!(!cfg.seals());
+        assert_eq!(cfg.target.port, 5986);
+        assert_eq!(cfg.spn(), "WSMAN/h");
+    }
+
+    #[test]
+    fn url_brackets_ipv6_hosts() {
+        assert_eq!(
+            Target::new("2001:db8::1", Scheme::Http).url(),
+            "http://[2001:db8::1]:5985/wsman"
+        );
+        assert_eq!(
+            Target::new("hv01", Scheme::Https).url(),
+            "https://hv01:5986/wsman"
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Transport failures, each mapped to a stored `ErrorKind`.
 
 use crate::error::{ErrorKind, HasKind};
+use std::fmt;
 
 /// A TLS failure in the words an administrator recognises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,31 +18,117 @@ pub enum TlsFailure {
     Other(String),
 }
 
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Each message names the fix, since the operator reads it in a report.
+        match self {
+            TlsFailure::UnknownAuthority => f.write_str(
+                "the host's certificate is self-signed or issued by an unknown CA; \
+                 add the issuing CA with `ca_file`, or pin the certificate with `cert_thumbprint`",
+            ),
+            TlsFailure::NameMismatch => f.write_str(
+                "the host's certificate does not name this host; use the name the certificate \
+                 was issued for, or fix the WinRM HTTPS listener's certificate",
+            ),
+            TlsFailure::Expired => f.write_str(
+                "the host's certificate is expired or not yet valid; renew the WinRM HTTPS \
+                 listener's certificate (or check this machine's clock)",
+            ),
+            TlsFailure::ThumbprintMismatch => f.write_str(
+                "the host's certificate does not match `cert_thumbprint`; the certificate \
+                 changed (or someone is in the path): check it on the host and update the pin",
+            ),
+            TlsFailure::Other(why) => write!(f, "handshake failed: {why}"),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("not implemented yet")]
-    NotImplemented,
     #[error("cannot connect to {addr}: {reason}")]
     Unreachable { addr: String, reason: String },
     #[error("{what} timed out after {secs:.1} s")]
     Timeout { what: &'static str, secs: f64 },
-    #[error("TLS: {0:?}")]
+    #[error("TLS: {0}")]
     Tls(TlsFailure),
     #[error("authentication failed: {0}")]
     Auth(String),
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// Our own settings are unusable (unreadable CA file, malformed
+    /// thumbprint, unusable user name); nothing was sent.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl TransportError {
+    pub(crate) fn timeout(what: &'static str, limit: std::time::Duration) -> TransportError {
+        TransportError::Timeout {
+            what,
+            secs: limit.as_secs_f64(),
+        }
+    }
+
+    pub fn is_auth(&self) -> bool {
+        matches!(self, TransportError::Auth(_))
+    }
 }
 
 impl HasKind for TransportError {
     fn kind(&self) -> ErrorKind {
         match self {
-            TransportError::NotImplemented => ErrorKind::Protocol,
             TransportError::Unreachable { .. } => ErrorKind::Unreachable,
             TransportError::Timeout { .. } => ErrorKind::Timeout,
             TransportError::Tls(_) => ErrorKind::Tls,
             TransportError::Auth(_) => ErrorKind::Auth,
             TransportError::Protocol(_) => ErrorKind::Protocol,
+            TransportError::Config(_) => ErrorKind::Config,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_failures_tell_the_operator_what_to_do() {
+        assert!(TlsFailure::UnknownAuthority.to_string().contains("ca_file"));
+        assert!(
+            TlsFailure::UnknownAuthority
+                .to_string()
+                .contains("cert_thumbprint")
+        );
+        assert!(
+            TlsFailure::ThumbprintMismatch
+                .to_string()
+                .contains("cert_thumbprint")
+        );
+        assert!(TlsFailure::NameMismatch.to_string().contains("listener"));
+        assert!(TlsFailure::Expired.to_string().contains("renew"));
+    }
+
+    #[test]
+    fn every_variant_maps_to_its_kind() {
+        let cases = [
+            (
+                TransportError::Unreachable {
+                    addr: "a".into(),
+                    reason: "r".into(),
+                },
+                ErrorKind::Unreachable,
+            ),
+            (
+                TransportError::timeout("connect", std::time::Duration::from_secs(1)),
+                ErrorKind::Timeout,
+            ),
+            (TransportError::Tls(TlsFailure::Expired), ErrorKind::Tls),
+            (TransportError::Auth("x".into()), ErrorKind::Auth),
+            (TransportError::Protocol("x".into()), ErrorKind::Protocol),
+            (TransportError::Config("x".into()), ErrorKind::Config),
+        ];
+        for (err, kind) in cases {
+            assert_eq!(err.kind(), kind, "{err}");
         }
     }
 }

@@ -2,17 +2,40 @@
 //! Negotiate/NTLM authentication bound to that connection, and WinRM message
 //! sealing. Knows nothing of SOAP beyond "a body goes out, a body comes back".
 //!
-//! OWNER NOTE (skeleton): the public API below is the contract used by
-//! `wsman`; implementations live in sibling files.
+//! Round trips per connection: NEGOTIATE goes on the very first POST (no
+//! anonymous probe), and AUTHENTICATE rides with the first real request
+//! (sealed over HTTP), so the first reply costs two exchanges and every
+//! later one costs one.
 
+pub mod channel_binding;
 mod config;
 mod error;
+mod http;
+pub mod negotiate;
+pub mod sealing;
+pub mod spnego;
+pub mod thumbprint;
+pub mod tls;
+pub mod www_authenticate;
 
 pub use config::{Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig};
 pub use error::{TlsFailure, TransportError};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
+use http_body_util::Full;
+use negotiate::{Established, NegotiateError};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Default cap on a reply body. WinRM replies are bounded by
+/// `MaxEnvelopeSize` (512 KB by default); 16 MiB leaves room for generous
+/// server settings without letting a peer exhaust memory.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+const SOAP_CONTENT_TYPE: &str = "application/soap+xml;charset=UTF-8";
+const USER_AGENT: &str = concat!("hvinv/", env!("CARGO_PKG_VERSION"));
 
 /// A reply as the SOAP layer needs it: HTTP status and the plaintext body
 /// (already unsealed when the exchange was sealed).
@@ -39,6 +62,36 @@ pub struct Stats {
 pub struct Connection {
     cfg: Arc<TransportConfig>,
     stats: Stats,
+    counters: Arc<http::Counters>,
+    /// Built on first use, reused across reconnects.
+    tls_config: Option<Arc<rustls::ClientConfig>>,
+    conn: Option<http::HttpConn>,
+    /// Present once this socket is authenticated.
+    auth: Option<Established>,
+    connects: u64,
+    max_body: usize,
+}
+
+/// How one attempt ended when it did not produce a reply.
+enum Failure {
+    /// The socket dropped before any reply byte: replay once.
+    Dropped(String),
+    Fatal(TransportError),
+}
+
+impl From<TransportError> for Failure {
+    fn from(e: TransportError) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
+impl From<http::ExchangeError> for Failure {
+    fn from(e: http::ExchangeError) -> Self {
+        match e {
+            http::ExchangeError::Dropped(why) => Failure::Dropped(why),
+            http::ExchangeError::Fatal(e) => Failure::Fatal(e),
+        }
+    }
 }
 
 impl Connection {
@@ -49,15 +102,59 @@ impl Connection {
         Connection {
             cfg,
             stats: Stats::default(),
+            counters: Arc::default(),
+            tls_config: None,
+            conn: None,
+            auth: None,
+            connects: 0,
+            max_body: DEFAULT_MAX_BODY_BYTES,
         }
+    }
+
+    /// Like `new`, sharing an already built TLS configuration (see
+    /// `tls::client_config`) so many connections pay for it once.
+    pub fn with_tls_config(
+        cfg: Arc<TransportConfig>,
+        tls_config: Arc<rustls::ClientConfig>,
+    ) -> Self {
+        let mut c = Connection::new(cfg);
+        c.tls_config = Some(tls_config);
+        c
+    }
+
+    /// Replies larger than this fail with a protocol error (default 16 MiB).
+    pub fn set_max_body_bytes(&mut self, max: usize) {
+        self.max_body = max;
     }
 
     /// Sends one SOAP envelope and returns the reply, authenticating,
     /// sealing and unsealing as configured. Reconnects (and re-authenticates)
     /// at most once when the kept-alive socket turns out to be closed.
     pub async fn send(&mut self, soap: Bytes) -> Result<Reply, TransportError> {
-        let _ = (&self.cfg, soap);
-        Err(TransportError::NotImplemented)
+        let mut replayed = false;
+        loop {
+            match self.attempt(&soap).await {
+                Ok(reply) => return Ok(reply),
+                Err(Failure::Dropped(why)) if !replayed => {
+                    tracing::debug!(host = %self.cfg.target.host, "connection dropped ({why}); reconnecting");
+                    self.discard();
+                    replayed = true;
+                }
+                Err(Failure::Dropped(why)) => {
+                    self.discard();
+                    return Err(TransportError::Unreachable {
+                        addr: self.addr(),
+                        reason: why,
+                    });
+                }
+                Err(Failure::Fatal(e)) => {
+                    // Keys, sequence numbers or the socket state are now
+                    // unknown: start afresh next time.
+                    self.discard();
+                    return Err(e);
+                }
+            }
+        }
     }
 
     pub fn config(&self) -> &TransportConfig {
@@ -65,9 +162,283 @@ impl Connection {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats {
+            bytes_out: self.counters.bytes_out.load(Ordering::Relaxed),
+            bytes_in: self.counters.bytes_in.load(Ordering::Relaxed),
+            reconnects: self.connects.saturating_sub(1),
+            ..self.stats
+        }
     }
 
     /// Closes the socket politely (no more requests will be sent).
-    pub async fn close(&mut self) {}
+    pub async fn close(&mut self) {
+        self.auth = None;
+        if let Some(conn) = self.conn.take() {
+            conn.close().await;
+        }
+    }
+
+    fn addr(&self) -> String {
+        let t = &self.cfg.target;
+        match t.connect_to {
+            Some(sa) => sa.to_string(),
+            None => format!("{}:{}", t.host, t.port),
+        }
+    }
+
+    fn discard(&mut self) {
+        self.auth = None;
+        self.conn = None;
+    }
+
+    async fn attempt(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
+        if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
+            self.discard();
+            self.open().await?;
+        }
+        if self.auth.is_some() {
+            self.send_established(soap).await
+        } else {
+            self.authenticate_with(soap).await
+        }
+    }
+
+    async fn open(&mut self) -> Result<(), TransportError> {
+        if self.cfg.target.scheme == Scheme::Https && self.tls_config.is_none() {
+            self.tls_config = Some(tls::client_config(&self.cfg.tls)?);
+        }
+        let conn =
+            http::HttpConn::connect(&self.cfg, self.tls_config.as_ref(), self.counters.clone())
+                .await?;
+        self.connects += 1;
+        self.conn = Some(conn);
+        Ok(())
+    }
+
+    /// Legs 1 and 3 of NTLM; leg 3 carries the first request.
+    async fn authenticate_with(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
+        let cb = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.peer_cert.as_deref())
+            .map(channel_binding::application_data);
+        let start = negotiate::Start::new(&self.cfg.credentials, self.cfg.spn())
+            .map_err(auth_setup_error)?;
+        let (sent, negotiate_token) = start.negotiate(cb).map_err(auth_setup_error)?;
+
+        // Leg 1: NEGOTIATE on an empty POST; expect 401 + CHALLENGE.
+        let req = self.request(Bytes::new(), None, Some(&negotiate_token))?;
+        let reply = self.exchange(req).await?;
+        let offers = www_authenticate::parse(reply.header_all("www-authenticate"));
+        let challenge = match (reply.status, www_authenticate::negotiate(&offers)) {
+            (401, Some(www_authenticate::Offer { token: Some(t), .. })) => {
+                B64.decode(t.as_bytes()).map_err(|_| {
+                    TransportError::Protocol("Negotiate challenge is not base64".into())
+                })?
+            }
+            (401, Some(_)) => {
+                return Err(TransportError::Auth(
+                    "the host answered our NTLM NEGOTIATE without a challenge; NTLM may be disabled on it".into(),
+                )
+                .into());
+            }
+            (401, None) => {
+                return Err(TransportError::Auth(format!(
+                    "the host does not offer Negotiate authentication (it offers: {}); enable it with \
+                     `winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}`",
+                    www_authenticate::scheme_list(&offers)
+                ))
+                .into());
+            }
+            (status, _) => {
+                return Err(TransportError::Protocol(format!(
+                    "expected 401 with an NTLM challenge, got HTTP {status}"
+                ))
+                .into());
+            }
+        };
+        let (mut established, auth_token) = sent.authenticate(&challenge).map_err(|e| match e {
+            NegotiateError::BadChallenge(why) => {
+                TransportError::Protocol(format!("bad NTLM challenge: {why}"))
+            }
+            other => auth_setup_error(other),
+        })?;
+
+        // Leg 3: AUTHENTICATE with the first request, sealed with the new keys.
+        let body = self.wrap(&mut established, soap)?;
+        let req = self.request(body.0, body.1, Some(&auth_token))?;
+        let reply = self.exchange(req).await?;
+        if reply.status == 401 {
+            return Err(TransportError::Auth(format!(
+                "the host refused {}: wrong user name or password, or the account may not use WinRM \
+                 (it must be in Administrators or Remote Management Users)",
+                account(&self.cfg.credentials)
+            ))
+            .into());
+        }
+        let reply = self.unwrap(&mut established, reply)?;
+        self.auth = Some(established);
+        Ok(reply)
+    }
+
+    async fn send_established(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
+        let Some(mut established) = self.auth.take() else {
+            return Err(TransportError::Protocol("no authenticated session".into()).into());
+        };
+        let (body, content_type) = self.wrap(&mut established, soap)?;
+        let req = self.request(body, content_type, None)?;
+        let reply = self.exchange(req).await?;
+        if reply.status == 401 {
+            return Err(TransportError::Auth(
+                "the host dropped the authenticated session (HTTP 401)".into(),
+            )
+            .into());
+        }
+        let reply = self.unwrap(&mut established, reply)?;
+        self.auth = Some(established);
+        Ok(reply)
+    }
+
+    /// The request body and its content type: sealed over HTTP unless
+    /// encryption is off; plain SOAP otherwise.
+    fn wrap(
+        &self,
+        est: &mut Established,
+        soap: &Bytes,
+    ) -> Result<(Bytes, Option<&'static str>), TransportError> {
+        if !self.cfg.seals() {
+            return Ok((soap.clone(), Some(SOAP_CONTENT_TYPE)));
+        }
+        let (sig, ct) = est
+            .seal(soap)
+            .map_err(|e| TransportError::Protocol(format!("cannot seal the request: {e}")))?;
+        Ok((
+            Bytes::from(sealing::encode(&sig, &ct, soap.len())),
+            Some(sealing::CONTENT_TYPE),
+        ))
+    }
+
+    /// Checks the status and unseals the body.
+    fn unwrap(
+        &self,
+        est: &mut Established,
+        reply: http::HttpReply,
+    ) -> Result<Reply, TransportError> {
+        let status = reply.status;
+        match status {
+            200 | 400 | 500 => {}
+            413 => {
+                return Err(TransportError::Protocol(
+                    "the host refused the request as too large (HTTP 413): lower MaxEnvelopeSize"
+                        .into(),
+                ));
+            }
+            other => {
+                return Err(TransportError::Protocol(format!(
+                    "unexpected HTTP status {other}"
+                )));
+            }
+        }
+        if reply.body.is_empty() {
+            return Err(TransportError::Protocol(format!(
+                "HTTP {status} with an empty body"
+            )));
+        }
+        let content_type = reply.header("content-type").unwrap_or("");
+        if sealing::is_encrypted(content_type) {
+            let sealed = sealing::decode(content_type, &reply.body)
+                .map_err(|e| TransportError::Protocol(e.to_string()))?;
+            let plain = est
+                .unseal(&sealed.signature, sealed.ciphertext)
+                .map_err(|e| match e {
+                    NegotiateError::MessageAltered(why) => {
+                        TransportError::Protocol(format!("sealed reply failed verification: {why}"))
+                    }
+                    other => TransportError::Protocol(format!("cannot unseal the reply: {other}")),
+                })?;
+            if plain.len() != sealed.length {
+                return Err(TransportError::Protocol(format!(
+                    "unsealed reply is {} bytes, Length= said {}",
+                    plain.len(),
+                    sealed.length
+                )));
+            }
+            return Ok(Reply {
+                status,
+                body: Bytes::from(plain),
+            });
+        }
+        if self.cfg.seals() && status == 200 {
+            // A plaintext success on a sealed session would let anyone on
+            // the path forge inventory data.
+            return Err(TransportError::Protocol(
+                "the host answered a sealed request in plaintext".into(),
+            ));
+        }
+        Ok(Reply {
+            status,
+            body: reply.body,
+        })
+    }
+
+    fn request(
+        &self,
+        body: Bytes,
+        content_type: Option<&'static str>,
+        auth_token: Option<&[u8]>,
+    ) -> Result<hyper::Request<Full<Bytes>>, TransportError> {
+        let t = &self.cfg.target;
+        let host = if t.host.contains(':') && !t.host.starts_with('[') {
+            format!("[{}]:{}", t.host, t.port)
+        } else {
+            format!("{}:{}", t.host, t.port)
+        };
+        let mut b = hyper::Request::post("/wsman")
+            .header(hyper::header::HOST, host)
+            .header(hyper::header::USER_AGENT, USER_AGENT)
+            .header(hyper::header::CONTENT_LENGTH, body.len());
+        if let Some(ct) = content_type {
+            b = b.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        if let Some(token) = auth_token {
+            b = b.header(
+                hyper::header::AUTHORIZATION,
+                format!("Negotiate {}", B64.encode(token)),
+            );
+        }
+        b.body(Full::new(body)).map_err(|e| {
+            TransportError::Config(format!(
+                "cannot build the HTTP request (host {:?}): {e}",
+                t.host
+            ))
+        })
+    }
+
+    async fn exchange(
+        &mut self,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<http::HttpReply, Failure> {
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(Failure::Dropped("no connection".into()));
+        };
+        let reply = conn
+            .exchange(req, self.max_body, self.cfg.timeouts.request)
+            .await?;
+        self.stats.round_trips += 1;
+        Ok(reply)
+    }
+}
+
+fn account(c: &Credentials) -> String {
+    match &c.domain {
+        Some(d) => format!("{d}\\{}", c.username),
+        None => c.username.clone(),
+    }
+}
+
+fn auth_setup_error(e: NegotiateError) -> TransportError {
+    match e {
+        NegotiateError::BadUserName(why) => TransportError::Config(format!("user name: {why}")),
+        other => TransportError::Auth(other.to_string()),
+    }
 }

@@ -1,0 +1,301 @@
+//! rustls client configuration (ring provider, HTTP/1.1 only) and the
+//! certificate verifier: system roots plus `ca_file`, or a pinned
+//! thumbprint, or (loudly) nothing. Also maps rustls errors to the
+//! `TlsFailure` an operator can act on.
+
+use super::config::TlsOptions;
+use super::error::{TlsFailure, TransportError};
+use super::thumbprint::Thumbprint;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{
+    CryptoProvider, WebPkiSupportedAlgorithms, verify_tls12_signature, verify_tls13_signature,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use std::sync::{Arc, OnceLock};
+
+fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// The operating system's trust anchors, read once per process (reading
+/// the system store costs milliseconds; benchmarks open many connections).
+fn native_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let loaded = rustls_native_certs::load_native_certs();
+        for e in &loaded.errors {
+            tracing::debug!("skipping unreadable system certificate: {e}");
+        }
+        let mut roots = RootCertStore::empty();
+        let (_, ignored) = roots.add_parsable_certificates(loaded.certs);
+        if ignored > 0 {
+            tracing::debug!("ignored {ignored} unparsable system certificates");
+        }
+        roots
+    })
+}
+
+/// Builds the client configuration for these options. Call once per
+/// `TransportConfig`; the result is cheap to share.
+pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportError> {
+    let provider = provider();
+    let algs = provider.signature_verification_algorithms;
+    let mode = if opts.insecure_skip_verify {
+        tracing::warn!(
+            "insecure_skip_verify is set: the host's TLS certificate is NOT verified and anyone on the \
+             network path can impersonate it and read the credentials' NTLM exchange"
+        );
+        Mode::Insecure
+    } else if let Some(pin) = &opts.thumbprint {
+        Mode::Pinned(Thumbprint::parse(pin).map_err(|e| TransportError::Config(e.to_string()))?)
+    } else {
+        let mut roots = native_roots().clone();
+        if let Some(path) = &opts.ca_file {
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| TransportError::Config(format!("ca_file {}: {e}", path.display())))?;
+            let mut added = 0;
+            for cert in certs {
+                let cert = cert.map_err(|e| {
+                    TransportError::Config(format!("ca_file {}: {e}", path.display()))
+                })?;
+                roots.add(cert).map_err(|e| {
+                    TransportError::Config(format!("ca_file {}: {e}", path.display()))
+                })?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(TransportError::Config(format!(
+                    "ca_file {}: no PEM certificate in it",
+                    path.display()
+                )));
+            }
+        }
+        if roots.is_empty() {
+            Mode::NoRoots
+        } else {
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                    .build()
+                    .map_err(|e| TransportError::Config(format!("TLS verifier: {e}")))?;
+            Mode::WebPki(verifier)
+        }
+    };
+    let verifier = Arc::new(Verifier { mode, algs });
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Config(format!("TLS versions: {e}")))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+#[derive(Debug)]
+enum Mode {
+    WebPki(Arc<WebPkiServerVerifier>),
+    /// No system roots and no `ca_file`: every certificate is unknown.
+    NoRoots,
+    /// A pinned leaf replaces chain, name and validity checks: pinning is
+    /// how operators trust a listener's self-signed certificate.
+    Pinned(Thumbprint),
+    Insecure,
+}
+
+#[derive(Debug)]
+struct Verifier {
+    mode: Mode,
+    algs: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match &self.mode {
+            Mode::WebPki(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            }
+            Mode::NoRoots => Err(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer,
+            )),
+            Mode::Pinned(pin) if pin.matches(end_entity.as_ref()) => {
+                Ok(ServerCertVerified::assertion())
+            }
+            // Only this verifier produces ApplicationVerificationFailure;
+            // `classify` turns it back into ThumbprintMismatch.
+            Mode::Pinned(_) => Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            )),
+            Mode::Insecure => Ok(ServerCertVerified::assertion()),
+        }
+    }
+
+    // Handshake signatures are always checked, whatever the mode: they
+    // prove the peer holds the certificate's key.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algs.supported_schemes()
+    }
+}
+
+/// The server name rustls checks the certificate against (IP addresses
+/// are matched against the certificate's IP SANs).
+pub fn server_name(host: &str) -> Result<ServerName<'static>, TransportError> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(bare.to_string())
+        .map_err(|_| TransportError::Config(format!("{host:?} is not a valid TLS server name")))
+}
+
+/// Maps a TLS handshake error to what the operator should do about it.
+pub fn classify(err: &rustls::Error) -> TlsFailure {
+    use CertificateError as C;
+    match err {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => TlsFailure::UnknownAuthority,
+            C::NotValidForName | C::NotValidForNameContext { .. } => TlsFailure::NameMismatch,
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => TlsFailure::Expired,
+            C::ApplicationVerificationFailure => TlsFailure::ThumbprintMismatch,
+            other => TlsFailure::Other(format!("invalid certificate: {other:?}")),
+        },
+        other => TlsFailure::Other(other.to_string()),
+    }
+}
+
+/// Finds the rustls error inside an I/O error from the TLS stream.
+pub fn classify_io(err: &std::io::Error) -> Option<TlsFailure> {
+    err.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(classify)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_errors_map_to_operator_failures() {
+        let inv = rustls::Error::InvalidCertificate;
+        assert_eq!(
+            classify(&inv(CertificateError::UnknownIssuer)),
+            TlsFailure::UnknownAuthority
+        );
+        assert_eq!(
+            classify(&inv(CertificateError::NotValidForName)),
+            TlsFailure::NameMismatch
+        );
+        assert_eq!(
+            classify(&inv(CertificateError::Expired)),
+            TlsFailure::Expired
+        );
+        assert_eq!(
+            classify(&inv(CertificateError::NotValidYet)),
+            TlsFailure::Expired
+        );
+        assert_eq!(
+            classify(&inv(CertificateError::ApplicationVerificationFailure)),
+            TlsFailure::ThumbprintMismatch
+        );
+        assert!(matches!(
+            classify(&inv(CertificateError::BadSignature)),
+            TlsFailure::Other(_)
+        ));
+        assert!(matches!(
+            classify(&rustls::Error::HandshakeNotComplete),
+            TlsFailure::Other(_)
+        ));
+    }
+
+    #[test]
+    fn io_errors_carrying_rustls_errors_are_classified() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
+        );
+        assert_eq!(classify_io(&io), Some(TlsFailure::UnknownAuthority));
+        assert_eq!(classify_io(&std::io::Error::other("x")), None);
+    }
+
+    #[test]
+    fn server_name_accepts_dns_names_and_ip_addresses() {
+        assert!(matches!(
+            server_name("hv01.example.com"),
+            Ok(ServerName::DnsName(_))
+        ));
+        assert!(matches!(
+            server_name("192.0.2.7"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            server_name("[2001:db8::1]"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(server_name("bad name!").is_err());
+    }
+
+    #[test]
+    fn bad_thumbprint_or_missing_ca_file_is_a_config_error() {
+        let opts = TlsOptions {
+            thumbprint: Some("nope".into()),
+            ..TlsOptions::default()
+        };
+        assert!(matches!(
+            client_config(&opts),
+            Err(TransportError::Config(_))
+        ));
+        let opts = TlsOptions {
+            ca_file: Some("no-such-dir/ca.pem".into()),
+            ..TlsOptions::default()
+        };
+        assert!(matches!(
+            client_config(&opts),
+            Err(TransportError::Config(_))
+        ));
+    }
+
+    #[test]
+    fn pinned_and_insecure_configs_build() {
+        let opts = TlsOptions {
+            thumbprint: Some("A9993E364706816ABA3E25717850C26C9CD0D89D".into()),
+            ..TlsOptions::default()
+        };
+        assert!(client_config(&opts).is_ok());
+        let opts = TlsOptions {
+            insecure_skip_verify: true,
+            ..TlsOptions::default()
+        };
+        assert!(client_config(&opts).is_ok());
+    }
+}
