@@ -10,8 +10,10 @@ Usage (non-secret options only; the account comes from the environment):
     HVINV_INTEROP_USER=... HVINV_INTEROP_PASSWORD=... [HVINV_INTEROP_DOMAIN=...]
     python winrm_server.py [--tls-cert PEM --tls-key PEM] [--require-cbt]
 
-Prints "PORT <n>" on stdout once listening on 127.0.0.1. Exits when stdin
-closes (the test that started it is gone) or after --lifetime seconds.
+Prints "PORT <n>" on stdout once listening on 127.0.0.1. When stdin closes
+(the test is done, or gone) it prints "STATS <json counters>" and exits; it
+also exits after --lifetime seconds. `--print-estate` prints the canned
+instances as JSON (the definition tests compare against) and exits.
 
 Besides POST /wsman it answers GET /stats (JSON counters) and GET /estate
 (the canned instances as JSON, the definition tests compare against).
@@ -662,11 +664,16 @@ def write_credential_file(directory: str) -> str:
 
 
 def exit_when_parent_goes() -> None:
+    """stdin closing means the test is done (or gone): report the counters on
+    stdout, which works the same over HTTP and HTTPS, and leave."""
     try:
         while sys.stdin.buffer.read(4096):
             pass
     finally:
-        os._exit(0)
+        try:
+            print("STATS " + json.dumps(STATS.snapshot()), flush=True)
+        finally:
+            os._exit(0)
 
 
 def main() -> None:
@@ -675,7 +682,11 @@ def main() -> None:
     ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
     ap.add_argument("--require-cbt", action="store_true", help="verify channel binding (HTTPS only)")
     ap.add_argument("--lifetime", type=float, default=300.0, help="exit after this many seconds")
+    ap.add_argument("--print-estate", action="store_true", help="print the canned instances as JSON and exit")
     args = ap.parse_args()
+    if args.print_estate:
+        print(json.dumps({"class": CLASS, "instances": ESTATE}))
+        return
 
     workdir = tempfile.mkdtemp(prefix="hvinv-interop-")
     os.environ["NTLM_USER_FILE"] = write_credential_file(workdir)
