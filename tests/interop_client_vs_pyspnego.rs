@@ -71,6 +71,12 @@ fn config(
     })
 }
 
+fn with_request_timeout(cfg: Arc<TransportConfig>, request: Duration) -> Arc<TransportConfig> {
+    let mut cfg = (*cfg).clone();
+    cfg.timeouts.request = request;
+    Arc::new(cfg)
+}
+
 fn client(cfg: Arc<TransportConfig>) -> Client {
     Client::new(Connection::new(cfg), ClientOptions::default())
 }
@@ -353,6 +359,78 @@ async fn https_peer_signed_by_an_unknown_ca_is_a_tls_error() {
     assert_eq!(err.kind(), ErrorKind::Tls, "{err:?}");
     let stats = server.finish();
     assert_eq!(count(&stats, "auth_ok"), 0, "{stats}");
+}
+
+#[tokio::test]
+async fn four_sealed_pages_of_100_kb_come_back_intact() {
+    let acct = account();
+    let server = PeerServer::start(&acct, &[]);
+    let mut c = client(config(server.port, &acct, &acct.password, None));
+    let got = select(&mut c, "SELECT * FROM Hvinv_Bulk")
+        .await
+        .expect("bulk select");
+    let estate = support::peer_estate();
+    let want = estate["bulk"]["instances"]
+        .as_array()
+        .expect("bulk instances");
+    assert_eq!(got.len(), want.len());
+    for (inst, def) in got.iter().zip(want) {
+        assert_eq!(inst.class, "Hvinv_Bulk");
+        for (name, value) in def.as_object().expect("object") {
+            assert_value("Hvinv_Bulk", name, inst.get(name), value);
+        }
+    }
+    let stats = server.finish();
+    assert_eq!(count(&stats, "rejected"), 0, "{stats}");
+    // 400 items in pages of 100: Enumerate + 3 Pulls.
+    assert_eq!(count(&stats, "sealed_requests"), 4, "{stats}");
+}
+
+#[tokio::test]
+async fn dropped_keep_alive_socket_means_reconnect_and_new_authentication() {
+    let acct = account();
+    // The server silently closes every connection after 2 replies.
+    let server = PeerServer::start(&acct, &["--drop-after", "2"]);
+    let mut c = client(config(server.port, &acct, &acct.password, None));
+    for round in 0..3 {
+        let got = select(&mut c, SELECT_OS)
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        assert_matches_estate(&got, None);
+    }
+    let ts = c.connection().stats();
+    c.close().await;
+    let stats = server.finish();
+    assert_eq!(count(&stats, "rejected"), 0, "{stats}");
+    // 9 SOAP requests, 2 per connection: 5 connections, each authenticated
+    // afresh (pyspnego would reject sealing keys or sequence numbers carried
+    // over from the previous socket).
+    assert_eq!(count(&stats, "sealed_requests"), 9, "{stats}");
+    assert_eq!(count(&stats, "auth_ok"), 5, "{stats}");
+    assert_eq!(ts.reconnects, 4, "{ts:?}");
+}
+
+#[tokio::test]
+async fn stalled_reply_ends_in_a_timeout_error() {
+    let acct = account();
+    let server = PeerServer::start(&acct, &[]);
+    let cfg = with_request_timeout(
+        config(server.port, &acct, &acct.password, None),
+        Duration::from_secs(1),
+    );
+    let mut c = client(cfg);
+    let started = std::time::Instant::now();
+    let err = select(&mut c, "SELECT * FROM Hvinv_Stall")
+        .await
+        .expect_err("stall");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    // The server answers after 8 s; the 1 s request timeout must win.
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(server);
 }
 
 /// The two Python peers agree with each other: a check of the harness

@@ -15,8 +15,15 @@ Prints "PORT <n>" on stdout once listening on 127.0.0.1. When stdin closes
 also exits after --lifetime seconds. `--print-estate` prints the canned
 instances as JSON (the definition tests compare against) and exits.
 
-Besides POST /wsman it answers GET /stats (JSON counters) and GET /estate
-(the canned instances as JSON, the definition tests compare against).
+WQL classes it knows (resource URI must be .../wmi/root/cimv2/*):
+  Win32_OperatingSystem  5 canned instances, pages of 2 (full or XmlFragment)
+  Hvinv_Bulk             400 instances of ~1 KB, pages of 100
+  Hvinv_AccessDenied     sealed fault w:AccessDenied, WSManFault Code 5
+  Hvinv_Stall            answered only after 8 s (client timeouts)
+  anything else          sealed fault CannotProcessFilter with a ProviderFault
+`--drop-after N` closes each connection silently after N replies.
+
+Besides POST /wsman it answers GET /stats and GET /estate over plain HTTP.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -126,6 +134,26 @@ ESTATE = [
 CLASS = "Win32_OperatingSystem"
 # A select on this class answers a sealed AccessDenied fault (WSManFault 5).
 DENIED_CLASS = "Hvinv_AccessDenied"
+# A select on this class is answered only after STALL_SECONDS (client timeouts).
+STALL_CLASS = "Hvinv_Stall"
+STALL_SECONDS = 8.0
+# Many large instances in big pages: sealing of ~100 KB bodies, long runs.
+BULK_CLASS = "Hvinv_Bulk"
+BULK_COUNT = 400
+BULK_PAGE_SIZE = 100
+
+
+def bulk_instances() -> list[dict]:
+    """Deterministic, so tests can recompute them from this definition."""
+    return [
+        {
+            "Name": f"item-{i:04d}",
+            "Index": str(i),
+            # ~1 KB of text per instance, with escaping and non-ASCII in it.
+            "Payload": (f"<{i}> & \u00e9\u2713 " * 64)[: 900 + i % 100],
+        }
+        for i in range(BULK_COUNT)
+    ]
 
 
 class Stats:
@@ -148,6 +176,7 @@ class Stats:
             "releases": 0,
             "faults": 0,
             "rejected": 0,
+            "dropped_connections": 0,
             "last_reject_reason": "",
         }
 
@@ -190,17 +219,15 @@ def render_value(name: str, value, qualified: bool) -> str:
     return f"<{tag}>{escape(value)}</{tag}>"
 
 
-def render_instance(inst: dict, props: list[str] | None) -> str:
+def render_instance(inst: dict, props: list[str] | None, cls: str = CLASS) -> str:
     """A full instance for SELECT *, an XmlFragment for a property list."""
     cim = 'xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common"'
     xsi = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
     if props is None:
-        uri = WMI_PREFIX + "root/cimv2/" + CLASS
+        uri = WMI_PREFIX + "root/cimv2/" + cls
         inner = "".join(render_value(k, v, True) for k, v in inst.items())
-        return (
-            f'<p:{CLASS} xmlns:p="{uri}" {xsi} {cim} xsi:type="p:{CLASS}_Type">'
-            f"{inner}</p:{CLASS}>"
-        )
+        return f'<p:{cls} xmlns:p="{uri}" {xsi} {cim} xsi:type="p:{cls}_Type">{inner}</p:{cls}>'
+
     # WinRM sorts fragment children alphabetically and leaves them unqualified.
     wanted = {p.lower() for p in props}
     chosen = sorted((k for k in inst if k.lower() in wanted), key=str.lower)
@@ -252,32 +279,32 @@ class Enumerations:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.open: dict[str, tuple[list[str], int]] = {}
+        self.open: dict[str, tuple[list[str], int, int]] = {}
 
-    def start(self, items: list[str]) -> tuple[str, list[str], bool]:
-        return self._page(items, 0)
+    def start(self, items: list[str], page_size: int = PAGE_SIZE) -> tuple[str, list[str], bool]:
+        return self._page(items, 0, page_size, page_size)
 
     def pull(self, context: str, max_elements: int) -> tuple[str, list[str], bool] | None:
         with self.lock:
             state = self.open.pop(context, None)
         if state is None:
             return None
-        items, pos = state
-        return self._page(items, pos, max_elements)
+        items, pos, page_size = state
+        return self._page(items, pos, page_size, max_elements)
 
     def release(self, context: str) -> bool:
         with self.lock:
             return self.open.pop(context, None) is not None
 
-    def _page(self, items: list[str], pos: int, max_elements: int = PAGE_SIZE) -> tuple[str, list[str], bool]:
-        end = pos + max(1, min(PAGE_SIZE, max_elements))
+    def _page(self, items: list[str], pos: int, page_size: int, max_elements: int) -> tuple[str, list[str], bool]:
+        end = pos + max(1, min(page_size, max_elements))
         page = items[pos:end]
         done = end >= len(items)
         context = ""
         if not done:
             context = f"uuid:{str(uuid.uuid4()).upper()}"
             with self.lock:
-                self.open[context] = (items, end)
+                self.open[context] = (items, end, page_size)
         return context, page, done
 
 
@@ -380,6 +407,12 @@ def enumerate_reply(body: ET.Element, resource_uri: str, message_id: str) -> tup
     if cls.lower() == DENIED_CLASS.lower():
         STATS.add("faults")
         return 500, fault(message_id, "w:AccessDenied", 5, "Access is denied.")
+    if cls.lower() == STALL_CLASS.lower():
+        time.sleep(STALL_SECONDS)
+    if cls.lower() == BULK_CLASS.lower():
+        items = [render_instance(i, props, BULK_CLASS) for i in bulk_instances()]
+        context, page, done = ENUMERATIONS.start(items, BULK_PAGE_SIZE)
+        return 200, enumerate_response(message_id, context, page, done)
     if cls.lower() != CLASS.lower():
         STATS.add("faults")
         return 500, fault(
@@ -391,7 +424,11 @@ def enumerate_reply(body: ET.Element, resource_uri: str, message_id: str) -> tup
         )
     items = [render_instance(i, props) for i in ESTATE]
     context, page, done = ENUMERATIONS.start(items)
-    return 200, envelope(
+    return 200, enumerate_response(message_id, context, page, done)
+
+
+def enumerate_response(message_id: str, context: str, page: list[str], done: bool) -> bytes:
+    return envelope(
         ACTION_ENUMERATE + "Response",
         message_id,
         f"<n:EnumerateResponse><n:EnumerationContext>{context}</n:EnumerationContext>"
@@ -493,6 +530,7 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.ctx = None
         self.sealed_here = 0
+        self.answered = 0
         STATS.add("connections")
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (stdlib name)
@@ -627,14 +665,23 @@ class Handler(BaseHTTPRequestHandler):
         else:
             headers["Content-Type"] = "application/soap+xml;charset=UTF-8"
             self.reply(status, reply, headers)
+        self.answered += 1
+        drop_after = self.server.drop_after  # type: ignore[attr-defined]
+        if drop_after and self.answered >= drop_after:
+            # Like an idle timeout or a service restart: the socket just
+            # closes, no "Connection: close" warning. The client must
+            # reconnect and authenticate again (new keys, sequence 0).
+            STATS.add("dropped_connections")
+            self.close_connection = True
 
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, tls: ssl.SSLContext | None, cbt: GssChannelBindings | None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None, cbt: GssChannelBindings | None, drop_after: int) -> None:
         self.tls = tls
         self.cbt = cbt
+        self.drop_after = drop_after
         super().__init__(("127.0.0.1", 0), Handler)
 
     def finish_request(self, request, client_address) -> None:
@@ -682,10 +729,11 @@ def main() -> None:
     ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
     ap.add_argument("--require-cbt", action="store_true", help="verify channel binding (HTTPS only)")
     ap.add_argument("--lifetime", type=float, default=300.0, help="exit after this many seconds")
+    ap.add_argument("--drop-after", type=int, default=0, help="close each connection after this many SOAP replies")
     ap.add_argument("--print-estate", action="store_true", help="print the canned instances as JSON and exit")
     args = ap.parse_args()
     if args.print_estate:
-        print(json.dumps({"class": CLASS, "instances": ESTATE}))
+        print(json.dumps({"class": CLASS, "instances": ESTATE, "bulk": {"class": BULK_CLASS, "instances": bulk_instances()}}))
         return
 
     workdir = tempfile.mkdtemp(prefix="hvinv-interop-")
@@ -698,7 +746,7 @@ def main() -> None:
         tls.load_cert_chain(args.tls_cert, args.tls_key)
         if args.require_cbt:
             cbt = tls_channel_bindings(args.tls_cert)
-    server = Server(tls, cbt)
+    server = Server(tls, cbt, args.drop_after)
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     threading.Timer(args.lifetime, lambda: os._exit(3)).start()
     print(f"PORT {server.server_address[1]}", flush=True)
