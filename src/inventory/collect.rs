@@ -42,6 +42,16 @@ pub async fn collect_with<R: WqlRunner>(r: &mut R) -> Result<HostSnapshot, Colle
     build_snapshot(&results)
 }
 
+/// The namespace or its class is not there. Hosts word this either way
+/// (WMI's invalid namespace, or WinRM's "cannot process filter" for a class
+/// it cannot find), so both count as absent.
+fn absent(e: &WsmanError) -> bool {
+    matches!(
+        classify(e),
+        FaultClass::InvalidNamespace | FaultClass::InvalidClass
+    )
+}
+
 async fn run<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<Instance>, WsmanError> {
     r.enumerate_wql(q.namespace, q.wql).await
 }
@@ -108,15 +118,13 @@ async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> 
     };
     let (namespace, systems) = match run(r, &V2_COMPUTER_SYSTEM).await {
         Ok(rows) => (HyperVNamespace::V2, rows),
-        Err(e) if classify(&e) == FaultClass::InvalidNamespace => {
-            match run(r, &V1_COMPUTER_SYSTEM).await {
-                Ok(rows) => (HyperVNamespace::V1, rows),
-                Err(e) if classify(&e) == FaultClass::InvalidNamespace => {
-                    return Err(CollectError::NotHyperV);
-                }
-                Err(e) => return Err(err(&V1_COMPUTER_SYSTEM)(e)),
+        Err(e) if absent(&e) => match run(r, &V1_COMPUTER_SYSTEM).await {
+            Ok(rows) => (HyperVNamespace::V1, rows),
+            Err(e) if absent(&e) => {
+                return Err(CollectError::NotHyperV);
             }
-        }
+            Err(e) => return Err(err(&V1_COMPUTER_SYSTEM)(e)),
+        },
         Err(e) => return Err(err(&V2_COMPUTER_SYSTEM)(e)),
     };
     let [settings_q, cpu_q, mem_q] = match namespace {
@@ -156,7 +164,7 @@ async fn cluster<R: WqlRunner>(r: &mut R, warnings: &mut Vec<String>) -> Cluster
     let cluster = match run(r, &CLUSTER).await {
         Ok(rows) if rows.is_empty() => return ClusterResults::Standalone,
         Ok(rows) => rows,
-        Err(e) if classify(&e) == FaultClass::InvalidNamespace => {
+        Err(e) if absent(&e) => {
             return ClusterResults::Standalone;
         }
         Err(e) => {
@@ -182,5 +190,195 @@ async fn cluster<R: WqlRunner>(r: &mut R, warnings: &mut Vec<String>) -> Cluster
         cluster,
         nodes,
         vm_resources,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorKind, HasKind};
+    use crate::inventory::classes::testing::inst;
+    use crate::inventory::queries::QUERIES;
+    use crate::wsman::WsmanFault;
+    use std::collections::HashMap;
+
+    const WBEM_E_INVALID_NAMESPACE: u32 = 0x8004_100E;
+    const WBEM_E_INVALID_QUERY: u32 = 0x8004_1017;
+
+    /// Answers by WQL text; anything unlisted returns no rows.
+    #[derive(Default)]
+    struct Fake {
+        replies: HashMap<&'static str, Result<Vec<Instance>, WsmanFault>>,
+        sent: Vec<(String, String)>,
+    }
+
+    impl Fake {
+        fn with(mut self, q: &Query, reply: Result<Vec<Instance>, WsmanFault>) -> Self {
+            self.replies.insert(q.wql, reply);
+            self
+        }
+    }
+
+    impl WqlRunner for Fake {
+        fn enumerate_wql(
+            &mut self,
+            namespace: &str,
+            wql: &str,
+        ) -> impl Future<Output = Result<Vec<Instance>, WsmanError>> + Send {
+            self.sent.push((namespace.to_string(), wql.to_string()));
+            let reply = match self.replies.get(wql) {
+                Some(Ok(rows)) => Ok(rows.clone()),
+                Some(Err(f)) => Err(WsmanError::Fault(f.clone())),
+                None => Ok(Vec::new()),
+            };
+            std::future::ready(reply)
+        }
+    }
+
+    fn wmi_fault(code: u32) -> WsmanFault {
+        WsmanFault {
+            wsman_code: Some(2_150_858_778),
+            provider_code: Some(code),
+            message: "localized text".into(),
+            ..WsmanFault::default()
+        }
+    }
+
+    fn denied() -> WsmanFault {
+        WsmanFault {
+            subcode: Some("AccessDenied".into()),
+            wsman_code: Some(5),
+            message: "Access is denied.".into(),
+            ..WsmanFault::default()
+        }
+    }
+
+    fn base() -> Fake {
+        Fake::default()
+            .with(
+                &queries::COMPUTER_SYSTEM,
+                Ok(vec![inst(
+                    "Win32_ComputerSystem",
+                    &[("Name", Some("HV01"))],
+                )]),
+            )
+            .with(
+                &queries::VMMS_SERVICE,
+                Ok(vec![inst(
+                    "Win32_Service",
+                    &[("Name", Some("vmms")), ("State", Some("Running"))],
+                )]),
+            )
+    }
+
+    #[tokio::test]
+    async fn only_queries_from_the_fixed_set_are_sent() {
+        let mut f = base();
+        collect_with(&mut f).await.unwrap();
+        for (ns, wql) in &f.sent {
+            assert!(
+                QUERIES.iter().any(|q| q.namespace == ns && q.wql == wql),
+                "{ns} {wql}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn v2_invalid_namespace_falls_back_to_v1_and_records_it() {
+        let mut f = base().with(
+            &queries::V2_COMPUTER_SYSTEM,
+            Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
+        );
+        let s = collect_with(&mut f).await.unwrap();
+        assert_eq!(s.hyperv_namespace.as_deref(), Some("root/virtualization"));
+        assert!(
+            f.sent
+                .iter()
+                .any(|(_, w)| w == queries::V1_SYSTEM_SETTINGS.wql)
+        );
+        assert!(
+            !f.sent
+                .iter()
+                .any(|(_, w)| w == queries::V2_SYSTEM_SETTINGS.wql)
+        );
+    }
+
+    #[tokio::test]
+    async fn no_hyperv_namespace_fails_the_host_with_kind_namespace() {
+        let mut f = base()
+            .with(
+                &queries::V2_COMPUTER_SYSTEM,
+                Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
+            )
+            .with(
+                &queries::V1_COMPUTER_SYSTEM,
+                Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
+            );
+        let e = collect_with(&mut f).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Namespace);
+        assert!(e.to_string().contains("Hyper-V role"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn refused_property_list_falls_back_to_select_star() {
+        let mut f = base()
+            .with(&queries::PROCESSOR, Err(wmi_fault(WBEM_E_INVALID_QUERY)))
+            .with(
+                &queries::PROCESSOR_ALL,
+                Ok(vec![inst(
+                    "Win32_Processor",
+                    &[("DeviceID", Some("CPU0")), ("NumberOfCores", Some("8"))],
+                )]),
+            );
+        let s = collect_with(&mut f).await.unwrap();
+        assert_eq!(s.cores, Some(8));
+    }
+
+    #[tokio::test]
+    async fn hyperv_access_denied_fails_the_host_as_access_denied() {
+        let mut f = base().with(&queries::V2_COMPUTER_SYSTEM, Err(denied()));
+        let e = collect_with(&mut f).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::AccessDenied);
+    }
+
+    #[tokio::test]
+    async fn cluster_access_denied_is_a_warning_not_a_failure() {
+        let mut f = base().with(&queries::CLUSTER, Err(denied()));
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.cluster.is_none());
+        assert!(
+            s.warnings
+                .contains(&"cluster namespace: access denied".to_string()),
+            "{:?}",
+            s.warnings
+        );
+    }
+
+    #[tokio::test]
+    async fn cluster_invalid_namespace_means_standalone_without_warning() {
+        let mut f = base().with(&queries::CLUSTER, Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)));
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.cluster.is_none());
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+    }
+
+    #[tokio::test]
+    async fn other_cluster_errors_are_warnings() {
+        let mut f = base().with(&queries::CLUSTER_NODES, Err(wmi_fault(0x8004_1001)));
+        f = f.with(
+            &queries::CLUSTER,
+            Ok(vec![inst("MSCluster_Cluster", &[("Name", Some("CLU01"))])]),
+        );
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.cluster.is_none());
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].starts_with("cluster namespace: "));
+    }
+
+    #[tokio::test]
+    async fn vmms_query_failure_is_a_warning() {
+        let mut f = base().with(&queries::VMMS_SERVICE, Err(denied()));
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.warnings.iter().any(|w| w.starts_with("vmms service")));
     }
 }
