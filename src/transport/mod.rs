@@ -11,6 +11,8 @@ pub mod channel_binding;
 mod config;
 mod error;
 mod http;
+#[cfg(test)]
+mod loopback_tests;
 pub mod negotiate;
 pub mod sealing;
 pub mod spnego;
