@@ -6,8 +6,13 @@
 //! own XML writer and request parser, so a bug shared with the client cannot
 //! hide.
 
+mod classes;
 mod error;
 pub mod estate;
+mod framing;
+mod ntlm;
+mod soap;
+mod wql;
 
 pub use error::SimError;
 pub use estate::{

@@ -1,0 +1,9 @@
+//! The simulator's own NTLM acceptor (server side), independent of the
+//! client's `sspi`: wire messages, hand-written crypto, sealing, SPNEGO.
+
+pub mod acceptor;
+pub mod crypto;
+pub mod messages;
+pub mod seal;
+
+pub use acceptor::{Acceptor, Account, AuthError, ServerIdentity, Session, Step};

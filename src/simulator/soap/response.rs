@@ -1,0 +1,284 @@
+//! Response envelopes and SOAP faults, written as Windows writes them.
+
+use super::ns;
+use super::xml::{escape, escape_into};
+
+fn new_message_id() -> String {
+    format!("uuid:{}", uuid::Uuid::new_v4().to_string().to_uppercase())
+}
+
+fn envelope(action: &str, relates_to: Option<&str>, body: &str) -> String {
+    let mut out = String::with_capacity(body.len() + 1024);
+    out.push_str("<s:Envelope xml:lang=\"en-US\" xmlns:s=\"");
+    out.push_str(ns::SOAP);
+    out.push_str("\" xmlns:a=\"");
+    out.push_str(ns::WSA);
+    out.push_str("\" xmlns:n=\"");
+    out.push_str(ns::WSEN);
+    out.push_str("\" xmlns:w=\"");
+    out.push_str(ns::WSMAN);
+    out.push_str("\" xmlns:xsi=\"");
+    out.push_str(ns::XSI);
+    out.push_str("\" xmlns:cim=\"");
+    out.push_str(ns::CIM);
+    out.push_str("\"><s:Header><a:Action>");
+    escape_into(&mut out, action);
+    out.push_str("</a:Action><a:MessageID>");
+    out.push_str(&new_message_id());
+    out.push_str("</a:MessageID><a:To>");
+    out.push_str(ns::ANONYMOUS);
+    out.push_str("</a:To>");
+    if let Some(r) = relates_to {
+        out.push_str("<a:RelatesTo>");
+        escape_into(&mut out, r);
+        out.push_str("</a:RelatesTo>");
+    }
+    out.push_str("</s:Header><s:Body>");
+    out.push_str(body);
+    out.push_str("</s:Body></s:Envelope>");
+    out
+}
+
+/// Identify has no addressing headers at all.
+pub fn identify() -> String {
+    format!(
+        "<s:Envelope xmlns:s=\"{}\" xml:lang=\"en-US\"><s:Header/><s:Body><wsmid:IdentifyResponse xmlns:wsmid=\"{}\"><wsmid:ProtocolVersion>http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd</wsmid:ProtocolVersion><wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor><wsmid:ProductVersion>OS: 10.0.20348 SP: 0.0 Stack: 3.0</wsmid:ProductVersion><wsmid:SecurityProfiles><wsmid:SecurityProfileName>http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos</wsmid:SecurityProfileName></wsmid:SecurityProfiles></wsmid:IdentifyResponse></s:Body></s:Envelope>",
+        ns::SOAP,
+        ns::WSMID
+    )
+}
+
+fn items(out: &mut String, prefix: &str, items: &[std::sync::Arc<str>]) {
+    out.push('<');
+    out.push_str(prefix);
+    out.push_str(":Items>");
+    for i in items {
+        out.push_str(i);
+    }
+    out.push_str("</");
+    out.push_str(prefix);
+    out.push_str(":Items>");
+}
+
+/// `context` = `None` when this page ends the sequence.
+pub fn enumerate(relates_to: Option<&str>, page: &[std::sync::Arc<str>], context: Option<&str>) -> String {
+    let mut body = String::with_capacity(page.iter().map(|s| s.len()).sum::<usize>() + 256);
+    body.push_str("<n:EnumerateResponse><n:EnumerationContext>");
+    if let Some(c) = context {
+        body.push_str(c);
+    }
+    body.push_str("</n:EnumerationContext>");
+    items(&mut body, "w", page);
+    if context.is_none() {
+        body.push_str("<w:EndOfSequence/>");
+    }
+    body.push_str("</n:EnumerateResponse>");
+    envelope(&format!("{}Response", ns::ACTION_ENUMERATE), relates_to, &body)
+}
+
+pub fn pull(relates_to: Option<&str>, page: &[std::sync::Arc<str>], context: Option<&str>) -> String {
+    let mut body = String::with_capacity(page.iter().map(|s| s.len()).sum::<usize>() + 256);
+    body.push_str("<n:PullResponse>");
+    if let Some(c) = context {
+        body.push_str("<n:EnumerationContext>");
+        body.push_str(c);
+        body.push_str("</n:EnumerationContext>");
+    }
+    items(&mut body, "n", page);
+    if context.is_none() {
+        body.push_str("<n:EndOfSequence/>");
+    }
+    body.push_str("</n:PullResponse>");
+    envelope(&format!("{}Response", ns::ACTION_PULL), relates_to, &body)
+}
+
+pub fn release(relates_to: Option<&str>) -> String {
+    envelope(&format!("{}Response", ns::ACTION_RELEASE), relates_to, "")
+}
+
+/// A fault the simulator can send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// WMI 0x80041010.
+    InvalidClass,
+    /// WMI 0x80041017.
+    InvalidQuery,
+    /// WMI 0x8004100E.
+    InvalidNamespace,
+    /// Provider load failure 0x80041013 (vmms stopped).
+    ProviderFailure,
+    AccessDenied,
+    ActionNotSupported,
+    InvalidEnumerationContext,
+    /// Filter dialect not WQL, or a resource URI that is not a WMI
+    /// namespace wildcard.
+    DestinationUnreachable,
+    /// Envelope could not be parsed.
+    SchemaValidation,
+}
+
+/// Decimal WSManFault codes.
+pub const CODE_CANNOT_PROCESS_FILTER: u32 = 2_150_858_778;
+pub const CODE_SCHEMA_VALIDATION: u32 = 2_150_858_817;
+pub const CODE_ACCESS_DENIED: u32 = 5;
+
+struct FaultText {
+    code: &'static str,
+    subcode: &'static str,
+    action: &'static str,
+    reason: &'static str,
+    wsman_code: Option<u32>,
+    /// WMI HRESULT (decimal) and message inside a ProviderFault.
+    provider: Option<(u32, &'static str)>,
+}
+
+const WSMAN_FAULT_ACTION: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault";
+const ADDRESSING_FAULT_ACTION: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
+const ENUMERATION_FAULT_ACTION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
+const FILTER_REASON: &str = "The data source could not process the filter. The filter might be missing or it might be invalid. Change the filter and try the request again.  ";
+
+fn text(f: Fault) -> FaultText {
+    match f {
+        Fault::InvalidClass => FaultText {
+            code: "s:Sender",
+            subcode: "w:CannotProcessFilter",
+            action: WSMAN_FAULT_ACTION,
+            reason: FILTER_REASON,
+            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
+            provider: Some((0x8004_1010, "The specified class does not exist in the given namespace. ")),
+        },
+        Fault::InvalidQuery => FaultText {
+            code: "s:Sender",
+            subcode: "w:CannotProcessFilter",
+            action: WSMAN_FAULT_ACTION,
+            reason: FILTER_REASON,
+            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
+            provider: Some((0x8004_1017, "Invalid query ")),
+        },
+        Fault::InvalidNamespace => FaultText {
+            code: "s:Sender",
+            subcode: "w:CannotProcessFilter",
+            action: WSMAN_FAULT_ACTION,
+            reason: FILTER_REASON,
+            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
+            provider: Some((0x8004_100E, "Invalid namespace ")),
+        },
+        Fault::ProviderFailure => FaultText {
+            code: "s:Receiver",
+            subcode: "w:InternalError",
+            action: WSMAN_FAULT_ACTION,
+            reason: "The WS-Management service cannot process the request. The WMI service or the WMI provider returned an unknown error. ",
+            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
+            provider: Some((0x8004_1013, "Provider load failure ")),
+        },
+        Fault::AccessDenied => FaultText {
+            code: "s:Sender",
+            subcode: "w:AccessDenied",
+            action: WSMAN_FAULT_ACTION,
+            reason: "Access is denied. ",
+            wsman_code: Some(CODE_ACCESS_DENIED),
+            provider: None,
+        },
+        Fault::ActionNotSupported => FaultText {
+            code: "s:Sender",
+            subcode: "a:ActionNotSupported",
+            action: ADDRESSING_FAULT_ACTION,
+            reason: "The action is not supported by the service. ",
+            wsman_code: Some(2_150_858_757),
+            provider: None,
+        },
+        Fault::InvalidEnumerationContext => FaultText {
+            code: "s:Receiver",
+            subcode: "n:InvalidEnumerationContext",
+            action: ENUMERATION_FAULT_ACTION,
+            reason: "The enumeration context supplied in the message is not valid. ",
+            wsman_code: Some(2_150_858_843),
+            provider: None,
+        },
+        Fault::DestinationUnreachable => FaultText {
+            code: "s:Sender",
+            subcode: "a:DestinationUnreachable",
+            action: ADDRESSING_FAULT_ACTION,
+            reason: "The WS-Management service cannot process the request. The resource URI does not support the Enumerate operation with this filter. ",
+            wsman_code: Some(2_150_858_752),
+            provider: None,
+        },
+        Fault::SchemaValidation => FaultText {
+            code: "s:Sender",
+            subcode: "w:SchemaValidationError",
+            action: WSMAN_FAULT_ACTION,
+            reason: "The SOAP XML in the message does not match the corresponding XML schema definition. ",
+            wsman_code: Some(CODE_SCHEMA_VALIDATION),
+            provider: None,
+        },
+    }
+}
+
+/// A complete fault envelope. `machine` is the host's FQDN.
+pub fn fault(f: Fault, relates_to: Option<&str>, machine: &str, filter: Option<&str>) -> String {
+    let t = text(f);
+    let mut body = String::with_capacity(1500);
+    body.push_str("<s:Fault><s:Code><s:Value>");
+    body.push_str(t.code);
+    body.push_str("</s:Value><s:Subcode><s:Value>");
+    body.push_str(t.subcode);
+    body.push_str("</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"en-US\">");
+    body.push_str(t.reason);
+    body.push_str("</s:Text></s:Reason><s:Detail>");
+    if let Some(code) = t.wsman_code {
+        body.push_str(&format!("<f:WSManFault xmlns:f=\"{}\" Code=\"{code}\" Machine=\"{}\"><f:Message>", ns::FAULT, escape(machine)));
+        match t.provider {
+            Some((hr, msg)) => {
+                body.push_str("<f:ProviderFault provider=\"WMI Provider\" path=\"%systemroot%\\system32\\WsmWmiPl.dll\">");
+                body.push_str(&format!("<f:WSManFault xmlns:f=\"{}\" Code=\"{hr}\" Machine=\"{}\"><f:Message>{msg}</f:Message></f:WSManFault>", ns::FAULT, escape(machine)));
+                if let Some(q) = filter {
+                    body.push_str("<f:ExtendedError><p:__ExtendedStatus xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/__ExtendedStatus\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"p:__ExtendedStatus_Type\"><p:Operation>ExecQuery</p:Operation><p:ParameterInfo>");
+                    escape_into(&mut body, q);
+                    body.push_str("</p:ParameterInfo><p:ProviderName>WinMgmt</p:ProviderName></p:__ExtendedStatus></f:ExtendedError>");
+                }
+                body.push_str("</f:ProviderFault>");
+            }
+            None => body.push_str(t.reason),
+        }
+        body.push_str("</f:Message></f:WSManFault>");
+    }
+    body.push_str("</s:Detail></s:Fault>");
+    envelope(t.action, relates_to, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::soap::request;
+
+    #[test]
+    fn enumerate_response_has_empty_context_and_end_of_sequence_when_done() {
+        let page: Vec<std::sync::Arc<str>> = vec!["<w:XmlFragment/>".into()];
+        let x = enumerate(Some("uuid:REQ"), &page, None);
+        assert!(x.contains("<a:RelatesTo>uuid:REQ</a:RelatesTo>"));
+        assert!(x.contains("<n:EnumerationContext></n:EnumerationContext><w:Items><w:XmlFragment/></w:Items><w:EndOfSequence/>"));
+        let x = pull(None, &page, Some("uuid:C"));
+        assert!(x.contains("<n:EnumerationContext>uuid:C</n:EnumerationContext><n:Items>"));
+        assert!(!x.contains("EndOfSequence"));
+    }
+
+    #[test]
+    fn faults_are_well_formed_soap() {
+        for f in [
+            Fault::InvalidClass,
+            Fault::InvalidQuery,
+            Fault::InvalidNamespace,
+            Fault::ProviderFailure,
+            Fault::AccessDenied,
+            Fault::ActionNotSupported,
+            Fault::InvalidEnumerationContext,
+            Fault::DestinationUnreachable,
+            Fault::SchemaValidation,
+        ] {
+            let x = fault(f, Some("uuid:1"), "hv01.contoso.com", Some("SELECT * FROM X WHERE a<'&'"));
+            // Our own request parser accepts it as a SOAP envelope.
+            request::parse(x.as_bytes()).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+        }
+        assert!(identify().contains("Microsoft Corporation"));
+    }
+}
