@@ -150,7 +150,9 @@ impl HttpConn {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        // Title-Case header names, as the Windows and Python clients send.
         let (sender, conn) = hyper::client::conn::http1::Builder::new()
+            .title_case_headers(true)
             .handshake(TokioIo::new(stream))
             .await
             .map_err(|e| TransportError::Protocol(format!("HTTP handshake: {e}")))?;

@@ -50,6 +50,10 @@ struct Peer {
     /// MsvAvChannelBindings the AUTHENTICATE must carry (HTTPS).
     expected_cbt: Mutex<Option<[u8; 16]>>,
     cbt_seen: AtomicU64,
+    /// HTTP requests so far (authentication legs included).
+    requests: AtomicUsize,
+    /// The request (by number) the peer answers only after 2 s.
+    slow_request: Mutex<Option<usize>>,
 }
 
 struct ConnState {
@@ -151,6 +155,11 @@ async fn handle(
         .unwrap_or("")
         .to_string();
     let body = req.into_body().collect().await.unwrap().to_bytes();
+    let n = peer.requests.fetch_add(1, Ordering::Relaxed);
+    let slow = *peer.slow_request.lock().unwrap() == Some(n);
+    if slow {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
     let mut st = st.lock().unwrap();
     if !st.authed {
         let Some(token) = auth else {
@@ -311,6 +320,25 @@ async fn sixty_sealed_messages_share_one_connection_and_one_handshake() {
         "{stats:?}"
     );
     conn.close().await;
+}
+
+#[tokio::test]
+async fn a_send_cancelled_by_the_caller_leaves_the_next_send_working() {
+    let (addr, peer) = serve(Behaviour::Normal, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    conn.send(Bytes::from_static(b"first")).await.unwrap();
+    // Requests 0 and 1 were the two legs; the next one stalls.
+    *peer.slow_request.lock().unwrap() = Some(2);
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(200),
+        conn.send(Bytes::from_static(b"slow")),
+    )
+    .await;
+    assert!(cancelled.is_err());
+    let reply = conn.send(Bytes::from_static(b"after")).await.unwrap();
+    assert_eq!(reply.body, &b"echo:after"[..]);
+    assert_eq!(peer.connections.load(Ordering::Relaxed), 2);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 2);
 }
 
 #[tokio::test]

@@ -72,6 +72,10 @@ pub struct Connection {
     auth: Option<Established>,
     connects: u64,
     max_body: usize,
+    /// Set while an attempt runs. Still set at the next `send` means the
+    /// caller dropped the previous future mid-exchange: the socket may
+    /// carry a stray reply and the NTLM sequence numbers are out of step.
+    in_flight: bool,
 }
 
 /// How one attempt ended when it did not produce a reply.
@@ -110,6 +114,7 @@ impl Connection {
             auth: None,
             connects: 0,
             max_body: DEFAULT_MAX_BODY_BYTES,
+            in_flight: false,
         }
     }
 
@@ -132,10 +137,19 @@ impl Connection {
     /// Sends one SOAP envelope and returns the reply, authenticating,
     /// sealing and unsealing as configured. Reconnects (and re-authenticates)
     /// at most once when the kept-alive socket turns out to be closed.
+    ///
+    /// Cancel-safe: if the returned future is dropped, the next `send`
+    /// starts on a fresh connection.
     pub async fn send(&mut self, soap: Bytes) -> Result<Reply, TransportError> {
+        if self.in_flight {
+            self.discard();
+        }
         let mut replayed = false;
         loop {
-            match self.attempt(&soap).await {
+            self.in_flight = true;
+            let outcome = self.attempt(&soap).await;
+            self.in_flight = false;
+            match outcome {
                 Ok(reply) => return Ok(reply),
                 Err(Failure::Dropped(why)) if !replayed => {
                     tracing::debug!(host = %self.cfg.target.host, "connection dropped ({why}); reconnecting");
