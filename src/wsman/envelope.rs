@@ -1,0 +1,138 @@
+//! Any reply envelope, read in one pass: the addressing headers we
+//! check, and the body dispatched on its first element.
+
+use super::IdentifyInfo;
+use super::cim::{EnumerationPage, read_page};
+use super::error::WsmanFault;
+use super::fault::read_fault;
+use super::identify::read_identify_response;
+use super::namespaces::Ns;
+use super::parse_error::{ParseError, clip};
+use super::xml::{Tok, XmlReader};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplyEnvelope {
+    /// `wsa:Action` of the reply (e.g. `…/enumeration/PullResponse`).
+    pub action: Option<String>,
+    /// `wsa:RelatesTo`: the MessageID of the request this answers.
+    pub relates_to: Option<String>,
+    pub body: ReplyBody,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyBody {
+    Page(EnumerationPage),
+    Fault(WsmanFault),
+    Identify(IdentifyInfo),
+    ReleaseResponse,
+    /// `s:Body` with no element.
+    Empty,
+    /// A body element we do not know (local name).
+    Other(String),
+}
+
+impl ReplyBody {
+    /// A short name for error messages.
+    pub fn name(&self) -> String {
+        match self {
+            ReplyBody::Page(_) => "EnumerateResponse/PullResponse".into(),
+            ReplyBody::Fault(_) => "Fault".into(),
+            ReplyBody::Identify(_) => "IdentifyResponse".into(),
+            ReplyBody::ReleaseResponse => "ReleaseResponse".into(),
+            ReplyBody::Empty => "empty body".into(),
+            ReplyBody::Other(n) => n.clone(),
+        }
+    }
+}
+
+/// Parses a SOAP 1.2 reply envelope.
+pub fn parse_envelope(xml: &str) -> Result<ReplyEnvelope, ParseError> {
+    let mut r = XmlReader::new(xml);
+    match r.next()? {
+        Tok::Start(e, Ns::Soap) if e.local_name().into_inner() == "Envelope" => {}
+        Tok::Start(e, _) => return Err(ParseError::NotAnEnvelope(clip(e.name().into_inner()))),
+        _ => return Err(ParseError::MissingElement("s:Envelope")),
+    }
+    let mut action = None;
+    let mut relates_to = None;
+    let mut body = None;
+    loop {
+        match r.next()? {
+            Tok::Start(e, Ns::Soap) if e.local_name().into_inner() == "Header" => {
+                read_header(&mut r, &mut action, &mut relates_to)?;
+            }
+            Tok::Start(e, Ns::Soap) if e.local_name().into_inner() == "Body" && body.is_none() => {
+                body = Some(read_body(&mut r)?);
+            }
+            Tok::Start(..) => r.skip()?,
+            Tok::End => break,
+            Tok::Text(_) => {}
+            Tok::Eof => return Err(ParseError::Truncated),
+        }
+    }
+    match r.next()? {
+        Tok::Eof => {}
+        _ => return Err(ParseError::TrailingContent),
+    }
+    Ok(ReplyEnvelope {
+        action,
+        relates_to,
+        body: body.ok_or(ParseError::MissingElement("s:Body"))?,
+    })
+}
+
+fn read_header(
+    r: &mut XmlReader<'_>,
+    action: &mut Option<String>,
+    relates_to: &mut Option<String>,
+) -> Result<(), ParseError> {
+    loop {
+        match r.next()? {
+            Tok::Start(e, Ns::Addressing) => match e.local_name().into_inner() {
+                "Action" => *action = Some(r.text()?.trim().to_string()),
+                "RelatesTo" => *relates_to = Some(r.text()?.trim().to_string()),
+                _ => r.skip()?,
+            },
+            Tok::Start(..) => r.skip()?,
+            Tok::End => return Ok(()),
+            Tok::Text(_) => {}
+            Tok::Eof => return Err(ParseError::Truncated),
+        }
+    }
+}
+
+fn read_body(r: &mut XmlReader<'_>) -> Result<ReplyBody, ParseError> {
+    let mut body = None;
+    loop {
+        match r.next()? {
+            Tok::Start(e, ns) => {
+                if body.is_some() {
+                    // Only the first body element means anything.
+                    r.skip()?;
+                    continue;
+                }
+                body = Some(match (ns, e.local_name().into_inner()) {
+                    (Ns::Soap, "Fault") => ReplyBody::Fault(read_fault(r)?),
+                    (Ns::Enumeration, "EnumerateResponse" | "PullResponse") => {
+                        ReplyBody::Page(read_page(r)?)
+                    }
+                    (Ns::Enumeration, "ReleaseResponse") => {
+                        r.skip()?;
+                        ReplyBody::ReleaseResponse
+                    }
+                    (Ns::Identity, "IdentifyResponse") => {
+                        ReplyBody::Identify(read_identify_response(r)?)
+                    }
+                    (_, local) => {
+                        let name = clip(local);
+                        r.skip()?;
+                        ReplyBody::Other(name)
+                    }
+                });
+            }
+            Tok::End => return Ok(body.unwrap_or(ReplyBody::Empty)),
+            Tok::Text(_) => {}
+            Tok::Eof => return Err(ParseError::Truncated),
+        }
+    }
+}
