@@ -67,12 +67,12 @@ async fn win32<R: WqlRunner>(
         Err(e) if classify(&e) == FaultClass::InvalidQuery => {
             run(r, all).await.map_err(|source| CollectError::Query {
                 query: all.id,
-                source,
+                source: Box::new(source),
             })
         }
         other => other.map_err(|source| CollectError::Query {
             query: list.id,
-            source,
+            source: Box::new(source),
         }),
     }
 }
@@ -114,7 +114,10 @@ async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> 
     use queries::*;
     let err = |q: &Query| {
         let id = q.id;
-        move |source| CollectError::Query { query: id, source }
+        move |source| CollectError::Query {
+            query: id,
+            source: Box::new(source),
+        }
     };
     let (namespace, systems) = match run(r, &V2_COMPUTER_SYSTEM).await {
         Ok(rows) => (HyperVNamespace::V2, rows),
@@ -205,16 +208,16 @@ mod tests {
     const WBEM_E_INVALID_NAMESPACE: u32 = 0x8004_100E;
     const WBEM_E_INVALID_QUERY: u32 = 0x8004_1017;
 
-    /// Answers by WQL text; anything unlisted returns no rows.
+    /// Answers by namespace and WQL text; anything unlisted returns no rows.
     #[derive(Default)]
     struct Fake {
-        replies: HashMap<&'static str, Result<Vec<Instance>, WsmanFault>>,
+        replies: HashMap<(&'static str, &'static str), Result<Vec<Instance>, WsmanFault>>,
         sent: Vec<(String, String)>,
     }
 
     impl Fake {
         fn with(mut self, q: &Query, reply: Result<Vec<Instance>, WsmanFault>) -> Self {
-            self.replies.insert(q.wql, reply);
+            self.replies.insert((q.namespace, q.wql), reply);
             self
         }
     }
@@ -226,7 +229,7 @@ mod tests {
             wql: &str,
         ) -> impl Future<Output = Result<Vec<Instance>, WsmanError>> + Send {
             self.sent.push((namespace.to_string(), wql.to_string()));
-            let reply = match self.replies.get(wql) {
+            let reply = match self.replies.get(&(namespace, wql)) {
                 Some(Ok(rows)) => Ok(rows.clone()),
                 Some(Err(f)) => Err(WsmanError::Fault(f.clone())),
                 None => Ok(Vec::new()),
@@ -260,6 +263,13 @@ mod tests {
                 Ok(vec![inst(
                     "Win32_ComputerSystem",
                     &[("Name", Some("HV01"))],
+                )]),
+            )
+            .with(
+                &queries::PRODUCT,
+                Ok(vec![inst(
+                    "Win32_ComputerSystemProduct",
+                    &[("UUID", Some("4C4C4544-0042-3510-8058-B4C04F4A4E32"))],
                 )]),
             )
             .with(

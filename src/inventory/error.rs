@@ -20,8 +20,9 @@ pub enum CollectError {
     #[error("query {query} failed: {source}")]
     Query {
         query: &'static str,
+        // Boxed: a fault carries several strings and this error travels by value.
         #[source]
-        source: WsmanError,
+        source: Box<WsmanError>,
     },
     /// Neither `root/virtualization/v2` nor `root/virtualization` exists.
     #[error(

@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct HostId(pub i64);
 
 /// How collecting one configured address ended.
+// Not boxed: one value per host, moved once from collector to store.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum HostOutcome {
     Ok {
