@@ -702,3 +702,15 @@ async fn https_to_an_ip_address_checks_the_ip_san() {
         200
     );
 }
+
+#[tokio::test]
+async fn connection_and_its_send_future_can_move_between_tasks() {
+    let (addr, _peer) = serve(Behaviour::Normal, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    // Compiles only if `Connection` and the `send` future are `Send`.
+    let reply = tokio::spawn(async move { conn.send(Bytes::from_static(b"moved")).await })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply.body, &b"echo:moved"[..]);
+}

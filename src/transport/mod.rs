@@ -243,7 +243,12 @@ impl Connection {
         let (sent, negotiate_token) = start.negotiate(cb).map_err(auth_setup_error)?;
 
         // Leg 1: NEGOTIATE on an empty POST; expect 401 + CHALLENGE.
-        let req = self.request(Bytes::new(), None, Some(&negotiate_token))?;
+        // Same content type as the real requests: that is what pywinrm sends.
+        let req = self.request(
+            Bytes::new(),
+            Some(SOAP_CONTENT_TYPE),
+            Some(&negotiate_token),
+        )?;
         let reply = self.exchange(req).await?;
         let offers = www_authenticate::parse(reply.header_all("www-authenticate"));
         let challenge = match (reply.status, www_authenticate::negotiate(&offers)) {

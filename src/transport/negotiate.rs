@@ -6,6 +6,7 @@
 use super::config::Credentials;
 use super::spnego;
 use secrecy::ExposeSecret;
+use sspi::ntlm::NtlmConfig;
 use sspi::{
     AuthIdentity, AuthIdentityBuffers, BufferType, ClientRequestFlags, CredentialUse,
     DataRepresentation, EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferRef, Sspi, SspiImpl,
@@ -71,7 +72,8 @@ impl Start {
             username,
             password: creds.password.expose_secret().to_string().into(),
         };
-        let mut ntlm = Ntlm::new();
+        // No workstation name: sspi never sends one, and hosts don't need it.
+        let mut ntlm = Ntlm::with_config(NtlmConfig::default());
         let handle = ntlm
             .acquire_credentials_handle()
             .with_credential_use(CredentialUse::Outbound)
