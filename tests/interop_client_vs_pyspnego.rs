@@ -433,6 +433,33 @@ async fn stalled_reply_ends_in_a_timeout_error() {
     drop(server);
 }
 
+#[tokio::test]
+async fn sealed_identify_reports_the_peer_product() {
+    let acct = account();
+    let server = PeerServer::start(&acct, &[]);
+    let mut c = client(config(server.port, &acct, &acct.password, None));
+    let info = tokio::time::timeout(TEST_DEADLINE, c.identify())
+        .await
+        .expect("identify in time")
+        .expect("identify");
+    // Values from winrm_server.py's IdentifyResponse.
+    assert_eq!(
+        info.product_vendor.as_deref(),
+        Some("Microsoft Corporation")
+    );
+    assert_eq!(
+        info.product_version.as_deref(),
+        Some("OS: 10.0.20348 SP: 0.0 Stack: 3.0")
+    );
+    assert_eq!(
+        info.protocol_version.as_deref(),
+        Some("http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd")
+    );
+    let stats = server.finish();
+    assert_eq!(count(&stats, "rejected"), 0, "{stats}");
+    assert_eq!(count(&stats, "sealed_requests"), 1, "{stats}");
+}
+
 /// The two Python peers agree with each other: a check of the harness
 /// itself, independent of any Rust code.
 #[test]

@@ -323,9 +323,6 @@ def handle_soap(xml: bytes) -> tuple[int, bytes]:
         root = ET.fromstring(xml)
     except ET.ParseError as e:
         raise Reject(f"request is not XML: {e}") from e
-    message_id = text_of(root, "s:Header/wsa:MessageID")
-    if not message_id:
-        raise Reject("no wsa:MessageID")
     body = root.find("s:Body", NS)
     if body is None:
         raise Reject("no s:Body")
@@ -341,6 +338,10 @@ def handle_soap(xml: bytes) -> tuple[int, bytes]:
             NS["s"].encode(),
             reply,
         )
+    # Identify carries no WS-Addressing headers; everything else needs them.
+    message_id = text_of(root, "s:Header/wsa:MessageID")
+    if not message_id:
+        raise Reject("no wsa:MessageID")
     action = text_of(root, "s:Header/wsa:Action")
     resource_uri = text_of(root, "s:Header/wsman:ResourceURI") or ""
     if action == ACTION_ENUMERATE:
