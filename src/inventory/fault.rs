@@ -21,17 +21,9 @@ pub enum FaultClass {
     Other,
 }
 
-// WMI HRESULTs (WbemErrorEnum), as WinRM forwards them in provider faults
-// and MSFT_WmiError.
-const WBEM_E_ACCESS_DENIED: u32 = 0x8004_1003;
-const WBEM_E_INVALID_NAMESPACE: u32 = 0x8004_100E;
-const WBEM_E_INVALID_CLASS: u32 = 0x8004_1010;
-const WBEM_E_INVALID_QUERY: u32 = 0x8004_1017;
-const WBEM_E_INVALID_QUERY_TYPE: u32 = 0x8004_1018;
+// Property-level refusals WsmanFault::is_invalid_query does not cover.
 const WBEM_E_INVALID_PROPERTY: u32 = 0x8004_1011;
-// Win32 ERROR_ACCESS_DENIED and the WinRM WMI-plugin access-denied codes.
-const ERROR_ACCESS_DENIED: u32 = 5;
-const WSMAN_WMI_ACCESS_DENIED: [u32; 2] = [2_150_859_012, 2_150_859_013];
+const WBEM_E_INVALID_QUERY_TYPE: u32 = 0x8004_1018;
 
 pub fn classify(err: &WsmanError) -> FaultClass {
     match err {
@@ -42,26 +34,24 @@ pub fn classify(err: &WsmanError) -> FaultClass {
     }
 }
 
+/// Codes first (the wsman layer's reading of them), then English text.
 pub fn classify_fault(f: &WsmanFault) -> FaultClass {
-    let codes = [f.wsman_code, f.provider_code, f.wmi_error_code];
-    let has = |c: u32| codes.contains(&Some(c));
-    if has(WBEM_E_INVALID_NAMESPACE) {
-        return FaultClass::InvalidNamespace;
-    }
-    if has(WBEM_E_ACCESS_DENIED)
-        || has(ERROR_ACCESS_DENIED)
-        || WSMAN_WMI_ACCESS_DENIED.iter().any(|&c| has(c))
-        || f.subcode.as_deref() == Some("AccessDenied")
+    if f.is_invalid_namespace() {
+        FaultClass::InvalidNamespace
+    } else if f.is_access_denied() {
+        FaultClass::AccessDenied
+    } else if f.is_invalid_class() {
+        FaultClass::InvalidClass
+    } else if f.is_invalid_query()
+        || [f.provider_code, f.wmi_error_code, f.wsman_code]
+            .iter()
+            .flatten()
+            .any(|c| *c == WBEM_E_INVALID_PROPERTY || *c == WBEM_E_INVALID_QUERY_TYPE)
     {
-        return FaultClass::AccessDenied;
+        FaultClass::InvalidQuery
+    } else {
+        classify_text(f)
     }
-    if has(WBEM_E_INVALID_CLASS) {
-        return FaultClass::InvalidClass;
-    }
-    if has(WBEM_E_INVALID_QUERY) || has(WBEM_E_INVALID_QUERY_TYPE) || has(WBEM_E_INVALID_PROPERTY) {
-        return FaultClass::InvalidQuery;
-    }
-    classify_text(f)
 }
 
 fn classify_text(f: &WsmanFault) -> FaultClass {
