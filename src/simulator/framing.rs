@@ -2,8 +2,7 @@
 //! no HTTP, no crypto. The server writes exactly the layout Windows writes
 //! and reads what clients send.
 
-pub const CONTENT_TYPE: &str =
-    "multipart/encrypted;protocol=\"application/HTTP-SPNEGO-session-encrypted\";boundary=\"Encrypted Boundary\"";
+pub const CONTENT_TYPE: &str = "multipart/encrypted;protocol=\"application/HTTP-SPNEGO-session-encrypted\";boundary=\"Encrypted Boundary\"";
 pub const PROTOCOL: &str = "application/HTTP-SPNEGO-session-encrypted";
 
 const BOUNDARY: &[u8] = b"--Encrypted Boundary";
@@ -36,7 +35,9 @@ pub fn wrap(signature: &[u8; 16], ciphertext: &[u8]) -> Vec<u8> {
     out.extend_from_slice(BOUNDARY);
     out.extend_from_slice(b"\r\n\tContent-Type: ");
     out.extend_from_slice(PROTOCOL.as_bytes());
-    out.extend_from_slice(b"\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=");
+    out.extend_from_slice(
+        b"\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=",
+    );
     out.extend_from_slice(ciphertext.len().to_string().as_bytes());
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(BOUNDARY);
@@ -51,7 +52,10 @@ pub fn wrap(signature: &[u8; 16], ciphertext: &[u8]) -> Vec<u8> {
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    hay.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 /// Splits a sealed body into signature and ciphertext.
@@ -64,10 +68,13 @@ pub fn unwrap(body: &[u8]) -> Result<Sealed<'_>, FramingError> {
         .iter()
         .take_while(|b| b.is_ascii_digit())
         .count();
-    let length: usize = std::str::from_utf8(body.get(len_at..len_at + digits).ok_or(FramingError::NoLength)?)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(FramingError::NoLength)?;
+    let length: usize = std::str::from_utf8(
+        body.get(len_at..len_at + digits)
+            .ok_or(FramingError::NoLength)?,
+    )
+    .ok()
+    .and_then(|s| s.parse().ok())
+    .ok_or(FramingError::NoLength)?;
     let second = find(body, BOUNDARY, len_at).ok_or(FramingError::NoOctetPart)?;
     let header = find(body, OCTET_HEADER, second).ok_or(FramingError::NoOctetPart)?;
     let mut at = header + OCTET_HEADER.len();
@@ -84,7 +91,10 @@ pub fn unwrap(body: &[u8]) -> Result<Sealed<'_>, FramingError> {
     at += 16;
     let end = at.checked_add(length).ok_or(FramingError::Truncated)?;
     let ciphertext = body.get(at..end).ok_or(FramingError::Truncated)?;
-    Ok(Sealed { signature, ciphertext })
+    Ok(Sealed {
+        signature,
+        ciphertext,
+    })
 }
 
 /// Whether a request Content-Type announces a sealed body.
@@ -130,6 +140,8 @@ mod tests {
     #[test]
     fn sealed_content_type_detection() {
         assert!(is_sealed_content_type(CONTENT_TYPE));
-        assert!(!is_sealed_content_type("application/soap+xml;charset=UTF-8"));
+        assert!(!is_sealed_content_type(
+            "application/soap+xml;charset=UTF-8"
+        ));
     }
 }

@@ -6,11 +6,14 @@
 //! own XML writer and request parser, so a bug shared with the client cannot
 //! hide.
 
+mod certs;
 mod classes;
 mod error;
 pub mod estate;
 mod framing;
 mod ntlm;
+mod runner;
+mod server;
 mod soap;
 mod wql;
 
@@ -19,6 +22,7 @@ pub use estate::{
     Estate, HostFaults, HyperVNamespace, Locale, SimCheckpoint, SimCluster, SimCpu, SimHost, SimVm,
     TlsCertMode, VmState, WindowsRelease,
 };
+pub use runner::Simulator;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

@@ -33,8 +33,15 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
-    Compare { property: String, op: Op, value: Literal },
-    IsNull { property: String, negated: bool },
+    Compare {
+        property: String,
+        op: Op,
+        value: Literal,
+    },
+    IsNull {
+        property: String,
+        negated: bool,
+    },
 }
 
 impl Expr {
@@ -46,7 +53,9 @@ impl Expr {
                 b.properties(out);
             }
             Expr::Not(a) => a.properties(out),
-            Expr::Compare { property, .. } | Expr::IsNull { property, .. } => out.push(property.clone()),
+            Expr::Compare { property, .. } | Expr::IsNull { property, .. } => {
+                out.push(property.clone())
+            }
         }
     }
 }
@@ -161,16 +170,29 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, WqlError> {
                 while chars.get(i).is_some_and(|&(_, d)| d.is_ascii_digit()) {
                     i += 1;
                 }
-                let text: String = chars.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+                let text: String = chars
+                    .get(start..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(_, c)| c)
+                    .collect();
                 let n = text.parse().map_err(|_| err(pos, "integer out of range"))?;
                 out.push((pos, Tok::Int(n)));
             }
             c if c.is_alphabetic() || c == '_' => {
                 let start = i;
-                while chars.get(i).is_some_and(|&(_, d)| d.is_alphanumeric() || d == '_') {
+                while chars
+                    .get(i)
+                    .is_some_and(|&(_, d)| d.is_alphanumeric() || d == '_')
+                {
                     i += 1;
                 }
-                let text: String = chars.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+                let text: String = chars
+                    .get(start..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&(_, c)| c)
+                    .collect();
                 out.push((pos, Tok::Ident(text)));
             }
             _ => return Err(err(pos, "unexpected character")),
@@ -266,7 +288,11 @@ impl Parser {
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("FALSE") => Literal::Bool(false),
             _ => return Err(err(off, "expected a literal")),
         };
-        Ok(Expr::Compare { property, op, value })
+        Ok(Expr::Compare {
+            property,
+            op,
+            value,
+        })
     }
 }
 
@@ -277,7 +303,11 @@ fn is_reserved(s: &str) -> bool {
 }
 
 pub fn parse(text: &str) -> Result<Query, WqlError> {
-    let mut p = Parser { toks: lex(text)?, at: 0, end: text.len() };
+    let mut p = Parser {
+        toks: lex(text)?,
+        at: 0,
+        end: text.len(),
+    };
     if !p.keyword("SELECT") {
         return Err(err(0, "expected SELECT"));
     }
@@ -296,11 +326,19 @@ pub fn parse(text: &str) -> Result<Query, WqlError> {
         return Err(err(p.offset(), "expected FROM"));
     }
     let class = p.ident("expected a class name")?;
-    let condition = if p.keyword("WHERE") { Some(p.or(0)?) } else { None };
+    let condition = if p.keyword("WHERE") {
+        Some(p.or(0)?)
+    } else {
+        None
+    };
     if p.peek().is_some() {
         return Err(err(p.offset(), "unexpected text after the query"));
     }
-    Ok(Query { properties, class, condition })
+    Ok(Query {
+        properties,
+        class,
+        condition,
+    })
 }
 
 /// A property value as the condition sees it.
@@ -320,7 +358,11 @@ impl Expr {
             Expr::Or(a, b) => a.eval(lookup) || b.eval(lookup),
             Expr::Not(a) => !a.eval(lookup),
             Expr::IsNull { property, negated } => (lookup(property) == Scalar::Null) != *negated,
-            Expr::Compare { property, op, value } => compare(lookup(property), *op, value),
+            Expr::Compare {
+                property,
+                op,
+                value,
+            } => compare(lookup(property), *op, value),
         }
     }
 }
@@ -411,7 +453,11 @@ mod tests {
         ] {
             assert!(parse(q).is_err(), "{q}");
         }
-        let deep = format!("SELECT * FROM X WHERE {}A=1{}", "(".repeat(100), ")".repeat(100));
+        let deep = format!(
+            "SELECT * FROM X WHERE {}A=1{}",
+            "(".repeat(100),
+            ")".repeat(100)
+        );
         assert!(parse(&deep).is_err());
     }
 }

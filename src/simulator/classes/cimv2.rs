@@ -50,7 +50,10 @@ pub fn computer_system(h: &SimHost) -> Vec<Row> {
             .set("Manufacturer", V::s(&h.manufacturer))
             .set("Model", V::s(&h.model))
             .set("Name", V::s(&h.name))
-            .set("NumberOfLogicalProcessors", V::UInt(u64::from(h.total_logical())))
+            .set(
+                "NumberOfLogicalProcessors",
+                V::UInt(u64::from(h.total_logical())),
+            )
             .set("NumberOfProcessors", V::UInt(h.cpus.len() as u64))
             .set("PartOfDomain", V::Bool(true))
             .set("PrimaryOwnerName", V::s("Windows User"))
@@ -211,7 +214,10 @@ pub fn operating_system(h: &SimHost) -> Vec<Row> {
             .set("Caption", V::s(&h.os_caption))
             .set("CSName", V::s(&h.name))
             .set("InstallDate", V::DateTime(datetime_from(seed)))
-            .set("LastBootUpTime", V::DateTime(datetime_from(seed.rotate_left(17))))
+            .set(
+                "LastBootUpTime",
+                V::DateTime(datetime_from(seed.rotate_left(17))),
+            )
             .set("Locale", V::s(locale))
             .set("Manufacturer", V::s("Microsoft Corporation"))
             .set("MUILanguages", V::Array(vec![V::s(mui)]))
@@ -220,7 +226,10 @@ pub fn operating_system(h: &SimHost) -> Vec<Row> {
             .set("OSProductSuite", V::UInt(400))
             .set("ProductType", V::UInt(3))
             .set("SerialNumber", V::s("00430-00000-00000-AA000"))
-            .set("ServicePackMajorVersion", V::UInt(if h.release == W2008R2 { 1 } else { 0 }))
+            .set(
+                "ServicePackMajorVersion",
+                V::UInt(if h.release == W2008R2 { 1 } else { 0 }),
+            )
             .set("TotalVisibleMemorySize", V::UInt(h.memory_bytes / 1024))
             .set("Version", V::s(&h.os_version)),
     ]

@@ -96,7 +96,15 @@ fn guid_from(s: &str) -> String {
     )
 }
 
-fn resource(name: String, ty: &str, owner_node: &str, group: &str, state: u64, flags: u64, private: Embedded) -> Row {
+fn resource(
+    name: String,
+    ty: &str,
+    owner_node: &str,
+    group: &str,
+    state: u64,
+    flags: u64,
+    private: Embedded,
+) -> Row {
     Row::new()
         .set("Caption", V::s(&name))
         .set("Characteristics", V::UInt(0))
@@ -142,7 +150,10 @@ pub fn resources(c: &SimCluster, estate: &Estate) -> Vec<Row> {
             1,
             Embedded {
                 class: "MSCluster_Property",
-                props: vec![("Address", V::s("10.0.0.10")), ("SubnetMask", V::s("255.255.255.0"))],
+                props: vec![
+                    ("Address", V::s("10.0.0.10")),
+                    ("SubnetMask", V::s("255.255.255.0")),
+                ],
             },
         ),
     ];

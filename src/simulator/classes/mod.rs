@@ -32,7 +32,10 @@ impl Namespace {
     }
 
     pub fn from_path(path: &str) -> Option<Namespace> {
-        let p = path.trim_matches('/').replace('\\', "/").to_ascii_lowercase();
+        let p = path
+            .trim_matches('/')
+            .replace('\\', "/")
+            .to_ascii_lowercase();
         match p.as_str() {
             "root/cimv2" => Some(Namespace::CimV2),
             "root/virtualization/v2" => Some(Namespace::VirtualizationV2),
@@ -61,7 +64,10 @@ pub struct ClassDef {
 
 impl ClassDef {
     pub fn visible(&self, release: WindowsRelease) -> impl Iterator<Item = &'static str> + '_ {
-        self.props.iter().filter(move |d| d.since <= release).map(|d| d.name)
+        self.props
+            .iter()
+            .filter(move |d| d.since <= release)
+            .map(|d| d.name)
     }
 
     fn canonical(&self, release: WindowsRelease, name: &str) -> Option<&'static str> {
@@ -90,7 +96,11 @@ pub fn has_namespace(estate: &Estate, host: &SimHost, ns: Namespace) -> bool {
         Namespace::CimV2 => true,
         Namespace::VirtualizationV2 => host.namespace == HyperVNamespace::V2,
         Namespace::VirtualizationV1 => host.namespace == HyperVNamespace::V1,
-        Namespace::Cluster => host.cluster.as_deref().and_then(|c| estate.cluster(c)).is_some(),
+        Namespace::Cluster => host
+            .cluster
+            .as_deref()
+            .and_then(|c| estate.cluster(c))
+            .is_some(),
     }
 }
 
@@ -118,7 +128,9 @@ fn class_def(ns: Namespace, name: &str) -> Option<&'static ClassDef> {
         ],
         Namespace::Cluster => &[&cluster::CLUSTER, &cluster::NODE, &cluster::RESOURCE],
     };
-    defs.iter().copied().find(|d| d.name.eq_ignore_ascii_case(name))
+    defs.iter()
+        .copied()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
 }
 
 fn rows_of(ns: Namespace, def: &ClassDef, host: &SimHost, estate: &Estate) -> Vec<Row> {
@@ -134,11 +146,13 @@ fn rows_of(ns: Namespace, def: &ClassDef, host: &SimHost, estate: &Estate) -> Ve
         (_, "Msvm_VirtualSystemSettingData") => virtualization::setting_data(host),
         (_, "Msvm_ProcessorSettingData") => virtualization::processor_settings(host),
         (_, "Msvm_MemorySettingData") => virtualization::memory_settings(host),
-        (Namespace::Cluster, "MSCluster_Cluster") => cluster().map(cluster::cluster).unwrap_or_default(),
-        (Namespace::Cluster, "MSCluster_Node") => cluster().map(cluster::nodes).unwrap_or_default(),
-        (Namespace::Cluster, "MSCluster_Resource") => {
-            cluster().map(|c| cluster::resources(c, estate)).unwrap_or_default()
+        (Namespace::Cluster, "MSCluster_Cluster") => {
+            cluster().map(cluster::cluster).unwrap_or_default()
         }
+        (Namespace::Cluster, "MSCluster_Node") => cluster().map(cluster::nodes).unwrap_or_default(),
+        (Namespace::Cluster, "MSCluster_Resource") => cluster()
+            .map(|c| cluster::resources(c, estate))
+            .unwrap_or_default(),
         _ => Vec::new(),
     }
 }
@@ -156,7 +170,12 @@ pub struct Selection {
 
 /// Runs a WQL select against one host. Namespace presence and access are
 /// checked by the caller.
-pub fn select(ns: Namespace, wql_text: &str, host: &SimHost, estate: &Estate) -> Result<Selection, QueryFault> {
+pub fn select(
+    ns: Namespace,
+    wql_text: &str,
+    host: &SimHost,
+    estate: &Estate,
+) -> Result<Selection, QueryFault> {
     let query: Query = wql::parse(wql_text).map_err(|_| QueryFault::InvalidQuery)?;
     let def = class_def(ns, &query.class).ok_or(QueryFault::InvalidClass)?;
     let release = host.release;
@@ -181,9 +200,16 @@ pub fn select(ns: Namespace, wql_text: &str, host: &SimHost, estate: &Estate) ->
     }
     let mut rows = rows_of(ns, def, host, estate);
     if let Some(cond) = &query.condition {
-        rows.retain(|r| cond.eval(&|name: &str| r.get(name).map_or(Scalar::Null, CimValue::scalar)));
+        rows.retain(|r| {
+            cond.eval(&|name: &str| r.get(name).map_or(Scalar::Null, CimValue::scalar))
+        });
     }
-    Ok(Selection { class: def.name, fragment, all: def.visible(release).collect(), rows })
+    Ok(Selection {
+        class: def.name,
+        fragment,
+        all: def.visible(release).collect(),
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -195,7 +221,10 @@ mod tests {
     fn unknown_class_and_property_are_faults() {
         let e = Estate::demo(1);
         let h = e.host("HVA-N2").unwrap();
-        assert_eq!(select(Namespace::CimV2, "SELECT * FROM Win32_Nope", h, &e).err(), Some(QueryFault::InvalidClass));
+        assert_eq!(
+            select(Namespace::CimV2, "SELECT * FROM Win32_Nope", h, &e).err(),
+            Some(QueryFault::InvalidClass)
+        );
         assert_eq!(
             select(Namespace::CimV2, "SELECT Nope FROM Win32_BIOS", h, &e).err(),
             Some(QueryFault::InvalidQuery)
@@ -207,19 +236,44 @@ mod tests {
         let e = Estate::demo(1);
         let q = "SELECT InstanceID, VirtualSystemSubType FROM Msvm_VirtualSystemSettingData";
         let old = e.host("HV-OLD2012").unwrap();
-        assert_eq!(select(Namespace::VirtualizationV2, q, old, &e).err(), Some(QueryFault::InvalidQuery));
+        assert_eq!(
+            select(Namespace::VirtualizationV2, q, old, &e).err(),
+            Some(QueryFault::InvalidQuery)
+        );
         let new = e.host("HV-EDGE01").unwrap();
         assert!(select(Namespace::VirtualizationV2, q, new, &e).is_ok());
         let q = "SELECT HwThreadsPerCore FROM Msvm_ProcessorSettingData";
-        assert!(select(Namespace::VirtualizationV2, q, e.host("HVA-N3").unwrap(), &e).is_err());
-        assert!(select(Namespace::VirtualizationV2, q, e.host("HVA-N1").unwrap(), &e).is_ok());
+        assert!(
+            select(
+                Namespace::VirtualizationV2,
+                q,
+                e.host("HVA-N3").unwrap(),
+                &e
+            )
+            .is_err()
+        );
+        assert!(
+            select(
+                Namespace::VirtualizationV2,
+                q,
+                e.host("HVA-N1").unwrap(),
+                &e
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn where_filters_rows_and_fragments_sort_names() {
         let e = Estate::demo(1);
         let h = e.host("HVA-N1").unwrap();
-        let s = select(Namespace::CimV2, "SELECT State, Name FROM Win32_Service WHERE Name='VMMS'", h, &e).unwrap();
+        let s = select(
+            Namespace::CimV2,
+            "SELECT State, Name FROM Win32_Service WHERE Name='VMMS'",
+            h,
+            &e,
+        )
+        .unwrap();
         assert_eq!(s.rows.len(), 1);
         assert_eq!(s.fragment, Some(vec!["Name", "State"]));
         let realized = select(
@@ -236,11 +290,23 @@ mod tests {
     fn host_row_comes_first_and_vms_are_named_by_guid() {
         let e = Estate::demo(1);
         let h = e.host("HV-PARIS").unwrap();
-        let s = select(Namespace::VirtualizationV2, "SELECT * FROM Msvm_ComputerSystem", h, &e).unwrap();
+        let s = select(
+            Namespace::VirtualizationV2,
+            "SELECT * FROM Msvm_ComputerSystem",
+            h,
+            &e,
+        )
+        .unwrap();
         assert_eq!(s.rows.len(), h.vms.len() + 1);
         assert_eq!(s.rows[0].get("Name"), Some(&CimValue::s("HV-PARIS")));
-        assert_eq!(s.rows[1].get("Name"), Some(&CimValue::s(h.vms[0].guid.clone())));
-        assert_eq!(s.rows[1].get("Description"), Some(&CimValue::s("Ordinateur virtuel Microsoft")));
+        assert_eq!(
+            s.rows[1].get("Name"),
+            Some(&CimValue::s(h.vms[0].guid.clone()))
+        );
+        assert_eq!(
+            s.rows[1].get("Description"),
+            Some(&CimValue::s("Ordinateur virtuel Microsoft"))
+        );
     }
 
     #[test]
@@ -248,7 +314,13 @@ mod tests {
         let e = Estate::demo(1);
         let h = e.host("HVA-N3").unwrap();
         let c = e.cluster("CLU-A").unwrap();
-        let s = select(Namespace::Cluster, "SELECT * FROM MSCluster_Resource WHERE Type='Virtual Machine'", h, &e).unwrap();
+        let s = select(
+            Namespace::Cluster,
+            "SELECT * FROM MSCluster_Resource WHERE Type='Virtual Machine'",
+            h,
+            &e,
+        )
+        .unwrap();
         assert_eq!(s.rows.len(), c.vm_owners(&e).len());
         let nn = select(
             Namespace::Cluster,

@@ -54,7 +54,9 @@ pub struct Row {
 
 impl Row {
     pub fn new() -> Self {
-        Row { props: Vec::with_capacity(24) }
+        Row {
+            props: Vec::with_capacity(24),
+        }
     }
 
     pub fn set(mut self, name: &'static str, v: CimValue) -> Self {
@@ -63,7 +65,10 @@ impl Row {
     }
 
     pub fn get(&self, name: &str) -> Option<&CimValue> {
-        self.props.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        self.props
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 }
 
@@ -78,5 +83,7 @@ pub fn datetime_from(hash: u64) -> String {
 
 /// Stable 64-bit hash of a string (FNV-1a), for derived values.
 pub fn hash(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }

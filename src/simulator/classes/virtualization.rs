@@ -134,18 +134,46 @@ pub fn computer_systems(h: &SimHost) -> Vec<Row> {
             .set("NumberOfNumaNodes", V::UInt(1))
             .set("OnTimeInMilliseconds", V::UInt(vm.uptime_ms))
             .set("OperationalStatus", V::Array(vec![V::UInt(2)]))
-            .set("ProcessID", if running { V::UInt(4000 + seed % 20_000) } else { V::Null })
-            .set("ReplicationHealth", V::UInt(if vm.replication_mode == 0 { 0 } else { 1 }))
+            .set(
+                "ProcessID",
+                if running {
+                    V::UInt(4000 + seed % 20_000)
+                } else {
+                    V::Null
+                },
+            )
+            .set(
+                "ReplicationHealth",
+                V::UInt(if vm.replication_mode == 0 { 0 } else { 1 }),
+            )
             .set("ReplicationMode", V::UInt(u64::from(vm.replication_mode)))
-            .set("ReplicationState", V::UInt(if vm.replication_mode == 0 { 0 } else { 6 }))
+            .set(
+                "ReplicationState",
+                V::UInt(if vm.replication_mode == 0 { 0 } else { 6 }),
+            )
             .set("RequestedState", V::UInt(5))
             .set("Status", V::s("OK"))
-            .set("TimeOfLastConfigurationChange", V::DateTime(datetime_from(seed.rotate_left(9))))
-            .set("TimeOfLastStateChange", V::DateTime(datetime_from(seed.rotate_left(21))))
-            .set("EnhancedSessionModeState", V::UInt(if running { 3 } else { 2 }))
-            .set("HwThreadsPerCoreRealized", if running { V::UInt(1) } else { V::Null });
+            .set(
+                "TimeOfLastConfigurationChange",
+                V::DateTime(datetime_from(seed.rotate_left(9))),
+            )
+            .set(
+                "TimeOfLastStateChange",
+                V::DateTime(datetime_from(seed.rotate_left(21))),
+            )
+            .set(
+                "EnhancedSessionModeState",
+                V::UInt(if running { 3 } else { 2 }),
+            )
+            .set(
+                "HwThreadsPerCoreRealized",
+                if running { V::UInt(1) } else { V::Null },
+            );
         if vm.replication_mode != 0 {
-            row = row.set("LastReplicationTime", V::DateTime(datetime_from(seed.rotate_left(3))));
+            row = row.set(
+                "LastReplicationTime",
+                V::DateTime(datetime_from(seed.rotate_left(3))),
+            );
         }
         rows.push(row);
     }
@@ -227,11 +255,29 @@ fn vssd_row(h: &SimHost, vm: &SimVm, id_guid: &str, name: &str, kind: SettingKin
         .set("BIOSGUID", V::s(format!("{{{}}}", vm.bios_guid)))
         .set("BIOSNumLock", V::Bool(false))
         .set("BIOSSerialNumber", V::s(&vm.bios_serial))
-        .set("Caption", V::s(if kind == SettingKind::Snapshot { "Virtual Machine Snapshot Settings" } else { "Virtual Machine Settings" }))
-        .set("ChassisAssetTag", V::s(format!("{:04}-{:04}-{:04}", seed % 10_000, (seed >> 16) % 10_000, (seed >> 32) % 10_000)))
+        .set(
+            "Caption",
+            V::s(if kind == SettingKind::Snapshot {
+                "Virtual Machine Snapshot Settings"
+            } else {
+                "Virtual Machine Settings"
+            }),
+        )
+        .set(
+            "ChassisAssetTag",
+            V::s(format!(
+                "{:04}-{:04}-{:04}",
+                seed % 10_000,
+                (seed >> 16) % 10_000,
+                (seed >> 32) % 10_000
+            )),
+        )
         .set("ChassisSerialNumber", V::s(&vm.bios_serial))
         .set("CreationTime", V::DateTime(datetime_from(seed)))
-        .set("Description", V::s("Active settings for the virtual machine."))
+        .set(
+            "Description",
+            V::s("Active settings for the virtual machine."),
+        )
         .set("ElementName", V::s(name))
         .set("InstanceID", V::s(format!("Microsoft:{id_guid}")))
         .set("Notes", V::Array(vec![V::s("")]));
@@ -239,10 +285,16 @@ fn vssd_row(h: &SimHost, vm: &SimVm, id_guid: &str, name: &str, kind: SettingKin
         row = row.set("Parent", V::s(format!("\\\\{}\\root\\virtualization{}:Msvm_VirtualSystemSettingData.InstanceID=\"Microsoft:{}\"", h.name, if v1 { "" } else { "\\v2" }, vm.guid)));
     }
     if v1 {
-        row.set("SettingType", V::UInt(if kind == SettingKind::Snapshot { 5 } else { 3 }))
-            .set("SystemName", V::s(&vm.guid))
-            .set("VirtualSystemType", V::UInt(301))
-            .set("BootOrder", V::Array(vec![V::UInt(1), V::UInt(2), V::UInt(3), V::UInt(0)]))
+        row.set(
+            "SettingType",
+            V::UInt(if kind == SettingKind::Snapshot { 5 } else { 3 }),
+        )
+        .set("SystemName", V::s(&vm.guid))
+        .set("VirtualSystemType", V::UInt(301))
+        .set(
+            "BootOrder",
+            V::Array(vec![V::UInt(1), V::UInt(2), V::UInt(3), V::UInt(0)]),
+        )
     } else {
         let gen2 = vm.generation == 2;
         let ty = match kind {
@@ -255,12 +307,25 @@ fn vssd_row(h: &SimHost, vm: &SimVm, id_guid: &str, name: &str, kind: SettingKin
             .set("AutomaticShutdownAction", V::UInt(4))
             .set("AutomaticStartupAction", V::UInt(3))
             .set("AutomaticCriticalErrorAction", V::UInt(1))
-            .set("BootOrder", if gen2 { V::Array(vec![]) } else { V::Array(vec![V::UInt(1), V::UInt(2), V::UInt(3), V::UInt(0)]) })
+            .set(
+                "BootOrder",
+                if gen2 {
+                    V::Array(vec![])
+                } else {
+                    V::Array(vec![V::UInt(1), V::UInt(2), V::UInt(3), V::UInt(0)])
+                },
+            )
             .set("ConfigurationDataRoot", V::s(root))
-            .set("ConfigurationFile", V::s(format!("{root}\\Virtual Machines\\{}.vmcx", vm.guid)))
+            .set(
+                "ConfigurationFile",
+                V::s(format!("{root}\\Virtual Machines\\{}.vmcx", vm.guid)),
+            )
             .set("ConfigurationID", V::s(id_guid))
             .set("EnhancedSessionTransportType", V::UInt(0))
-            .set("IsSaved", V::Bool(vm.state == VmState::Saved && kind == SettingKind::Realized))
+            .set(
+                "IsSaved",
+                V::Bool(vm.state == VmState::Saved && kind == SettingKind::Realized),
+            )
             .set("LowMmioGapSize", V::UInt(128))
             .set("SecureBootEnabled", V::Bool(gen2))
             .set("SnapshotDataRoot", V::s(root))
@@ -268,7 +333,14 @@ fn vssd_row(h: &SimHost, vm: &SimVm, id_guid: &str, name: &str, kind: SettingKin
             .set("Version", V::s(&vm.version))
             .set("VirtualNumaEnabled", V::Bool(true))
             .set("VirtualSystemIdentifier", V::s(&vm.guid))
-            .set("VirtualSystemSubType", V::s(if gen2 { "Microsoft:Hyper-V:SubType:2" } else { "Microsoft:Hyper-V:SubType:1" }))
+            .set(
+                "VirtualSystemSubType",
+                V::s(if gen2 {
+                    "Microsoft:Hyper-V:SubType:2"
+                } else {
+                    "Microsoft:Hyper-V:SubType:1"
+                }),
+            )
             .set("VirtualSystemType", V::s(ty))
     }
 }
@@ -286,7 +358,11 @@ pub fn setting_data(h: &SimHost) -> Vec<Row> {
         if vm.planned && h.release == W2008R2 {
             continue;
         }
-        let kind = if vm.planned { SettingKind::Planned } else { SettingKind::Realized };
+        let kind = if vm.planned {
+            SettingKind::Planned
+        } else {
+            SettingKind::Realized
+        };
         rows.push(vssd_row(h, vm, &vm.guid, &vm.name, kind));
         for cp in &vm.checkpoints {
             rows.push(vssd_row(h, vm, &cp.guid, &cp.name, SettingKind::Snapshot));
@@ -324,7 +400,10 @@ fn processor_row(id: String, name: &str, vcpus: u32, vm: Option<&SimVm>) -> Row 
         .set("AllocationUnits", V::s("percent / 1000"))
         .set("Caption", V::s(name))
         .set("CpuGroupId", V::s("00000000-0000-0000-0000-000000000000"))
-        .set("Description", V::s("Settings for Microsoft Virtual Processor."))
+        .set(
+            "Description",
+            V::s("Settings for Microsoft Virtual Processor."),
+        )
         .set("ElementName", V::s(name))
         .set("ExposeVirtualizationExtensions", V::Bool(false))
         .set("HwThreadsPerCore", V::UInt(0))
@@ -338,7 +417,10 @@ fn processor_row(id: String, name: &str, vcpus: u32, vm: Option<&SimVm>) -> Row 
         .set("ResourceSubType", V::s("Microsoft:Hyper-V:Processor"))
         .set("ResourceType", V::UInt(3))
         .set("VirtualQuantity", V::UInt(u64::from(vcpus)))
-        .set("Weight", V::UInt(u64::from(vm.map_or(100, |v| v.cpu_weight))))
+        .set(
+            "Weight",
+            V::UInt(u64::from(vm.map_or(100, |v| v.cpu_weight))),
+        )
 }
 
 /// The capability templates every host lists (`Microsoft:Definition\…`):
@@ -390,13 +472,19 @@ fn memory_row(id: String, name: &str, mb: u64, dynamic: bool) -> Row {
     Row::new()
         .set("AllocationUnits", V::s("byte * 2^20"))
         .set("Caption", V::s(name))
-        .set("Description", V::s("Settings for Microsoft Virtual Machine Memory."))
+        .set(
+            "Description",
+            V::s("Settings for Microsoft Virtual Machine Memory."),
+        )
         .set("DynamicMemoryEnabled", V::Bool(dynamic))
         .set("ElementName", V::s(name))
         .set("InstanceID", V::s(id))
         .set("Limit", V::UInt(if dynamic { 1_048_576 } else { mb }))
         .set("MaxMemoryBlocksPerNumaNode", V::UInt(262_144))
-        .set("Reservation", V::UInt(if dynamic { 512.min(mb) } else { mb }))
+        .set(
+            "Reservation",
+            V::UInt(if dynamic { 512.min(mb) } else { mb }),
+        )
         .set("ResourceSubType", V::s("Microsoft:Hyper-V:Memory"))
         .set("ResourceType", V::UInt(4))
         .set("TargetMemoryBuffer", V::UInt(20))

@@ -26,7 +26,11 @@ impl Account {
             Some((d, u)) => (d.to_string(), u.to_string()),
             None => (String::new(), account.to_string()),
         };
-        Account { domain, user, password: password.to_string() }
+        Account {
+            domain,
+            user,
+            password: password.to_string(),
+        }
     }
 }
 
@@ -71,7 +75,11 @@ pub enum AuthError {
 
 enum State {
     Start,
-    ChallengeSent { negotiate: Vec<u8>, challenge: Vec<u8>, server_challenge: [u8; 8] },
+    ChallengeSent {
+        negotiate: Vec<u8>,
+        challenge: Vec<u8>,
+        server_challenge: [u8; 8],
+    },
     Done,
 }
 
@@ -91,7 +99,8 @@ fn filetime_now() -> u64 {
     let since_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    (since_unix.as_secs() + EPOCH_DIFF_SECS) * 10_000_000 + u64::from(since_unix.subsec_nanos() / 100)
+    (since_unix.as_secs() + EPOCH_DIFF_SECS) * 10_000_000
+        + u64::from(since_unix.subsec_nanos() / 100)
 }
 
 fn random_challenge() -> [u8; 8] {
@@ -126,7 +135,9 @@ pub enum Step {
 
 impl Acceptor {
     pub fn new() -> Self {
-        Acceptor { state: State::Start }
+        Acceptor {
+            state: State::Start,
+        }
     }
 
     /// Feeds one raw NTLM token.
@@ -158,12 +169,26 @@ impl Acceptor {
                 };
                 Ok(Step::Challenge(challenge))
             }
-            (State::ChallengeSent { negotiate, challenge, server_challenge }, 3) => {
+            (
+                State::ChallengeSent {
+                    negotiate,
+                    challenge,
+                    server_challenge,
+                },
+                3,
+            ) => {
                 let auth = messages::parse_authenticate(token)?;
                 if id.reject_all {
                     return Err(AuthError::LogonFailure);
                 }
-                let session = verify(&auth, &server_challenge, &negotiate, &challenge, id, accounts)?;
+                let session = verify(
+                    &auth,
+                    &server_challenge,
+                    &negotiate,
+                    &challenge,
+                    id,
+                    accounts,
+                )?;
                 Ok(Step::Established(Box::new(session)))
             }
             (_, other) => Err(AuthError::OutOfOrder(other)),
@@ -230,7 +255,10 @@ fn verify(
         check_mic(auth.raw, negotiate, challenge, &exported)?;
     }
     if let Some(cert_hash) = id.tls_cert_hash {
-        let sent = pairs.iter().find(|(i, _)| *i == av::CHANNEL_BINDINGS).map(|(_, v)| *v);
+        let sent = pairs
+            .iter()
+            .find(|(i, _)| *i == av::CHANNEL_BINDINGS)
+            .map(|(_, v)| *v);
         // No bindings, or all zeros, is accepted (CbtHardeningLevel=Relaxed).
         if let Some(sent) = sent.filter(|v| v.iter().any(|b| *b != 0))
             && !ct_eq(sent, &channel_binding_hash(&cert_hash))
@@ -250,14 +278,25 @@ fn verify(
     })
 }
 
-fn check_mic(raw: &[u8], negotiate: &[u8], challenge: &[u8], exported: &Key16) -> Result<(), AuthError> {
-    let sent = raw.get(MIC_OFFSET..MIC_OFFSET + 16).ok_or(AuthError::BadMic)?;
+fn check_mic(
+    raw: &[u8],
+    negotiate: &[u8],
+    challenge: &[u8],
+    exported: &Key16,
+) -> Result<(), AuthError> {
+    let sent = raw
+        .get(MIC_OFFSET..MIC_OFFSET + 16)
+        .ok_or(AuthError::BadMic)?;
     let mut zeroed = raw.to_vec();
     if let Some(slot) = zeroed.get_mut(MIC_OFFSET..MIC_OFFSET + 16) {
         slot.fill(0);
     }
     let mic = hmac_md5(exported, &[negotiate, challenge, &zeroed]);
-    if ct_eq(&mic, sent) { Ok(()) } else { Err(AuthError::BadMic) }
+    if ct_eq(&mic, sent) {
+        Ok(())
+    } else {
+        Err(AuthError::BadMic)
+    }
 }
 
 #[cfg(test)]
@@ -301,7 +340,11 @@ pub(crate) mod tests {
         let esk = rc4_once(&base, &exported);
         let mut nt = proof.to_vec();
         nt.extend(&temp);
-        let u16s = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        let u16s = |s: &str| {
+            s.encode_utf16()
+                .flat_map(u16::to_le_bytes)
+                .collect::<Vec<u8>>()
+        };
         let (d, u, w) = (u16s(domain), u16s(user), u16s("WS"));
         let lm = vec![0u8; 24];
         let mut payload = Vec::new();
@@ -350,7 +393,10 @@ pub(crate) mod tests {
     }
 
     fn accounts() -> Vec<Account> {
-        vec![Account::parse("CONTOSO\\svc-inventory", "Sim-Passw0rd!"), Account::parse("localadmin", "L0cal!")]
+        vec![
+            Account::parse("CONTOSO\\svc-inventory", "Sim-Passw0rd!"),
+            Account::parse("localadmin", "L0cal!"),
+        ]
     }
 
     fn run(
@@ -364,8 +410,11 @@ pub(crate) mod tests {
         let mut acc = Acceptor::new();
         let id = identity(cert);
         let neg = negotiate_token();
-        let Step::Challenge(ch) = acc.step(&neg, &id, &accounts())? else { panic!("no challenge") };
-        let (auth, exported) = client_authenticate(&neg, &ch, user, domain, password, cbt, corrupt_mic);
+        let Step::Challenge(ch) = acc.step(&neg, &id, &accounts())? else {
+            panic!("no challenge")
+        };
+        let (auth, exported) =
+            client_authenticate(&neg, &ch, user, domain, password, cbt, corrupt_mic);
         match acc.step(&auth, &id, &accounts())? {
             Step::Established(s) => Ok((*s, exported)),
             Step::Challenge(_) => panic!("unexpected challenge"),
@@ -374,7 +423,15 @@ pub(crate) mod tests {
 
     #[test]
     fn good_password_establishes_and_exports_the_client_key() {
-        let (s, exported) = run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", None, None, false).unwrap();
+        let (s, exported) = run(
+            "svc-inventory",
+            "CONTOSO",
+            "Sim-Passw0rd!",
+            None,
+            None,
+            false,
+        )
+        .unwrap();
         assert_eq!(s.exported_session_key, exported);
         assert_eq!(s.user, "CONTOSO\\svc-inventory");
     }
@@ -386,31 +443,84 @@ pub(crate) mod tests {
 
     #[test]
     fn wrong_password_and_unknown_user_fail() {
-        assert_eq!(run("svc-inventory", "CONTOSO", "nope", None, None, false).err(), Some(AuthError::LogonFailure));
-        assert_eq!(run("mallory", "CONTOSO", "Sim-Passw0rd!", None, None, false).err(), Some(AuthError::LogonFailure));
+        assert_eq!(
+            run("svc-inventory", "CONTOSO", "nope", None, None, false).err(),
+            Some(AuthError::LogonFailure)
+        );
+        assert_eq!(
+            run("mallory", "CONTOSO", "Sim-Passw0rd!", None, None, false).err(),
+            Some(AuthError::LogonFailure)
+        );
     }
 
     #[test]
     fn corrupted_mic_is_rejected() {
-        assert_eq!(run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", None, None, true).err(), Some(AuthError::BadMic));
+        assert_eq!(
+            run(
+                "svc-inventory",
+                "CONTOSO",
+                "Sim-Passw0rd!",
+                None,
+                None,
+                true
+            )
+            .err(),
+            Some(AuthError::BadMic)
+        );
     }
 
     #[test]
     fn channel_binding_must_match_the_certificate_when_sent() {
         let cert = [7u8; 32];
         let good = channel_binding_hash(&cert);
-        assert!(run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", Some(good), Some(cert), false).is_ok());
+        assert!(
+            run(
+                "svc-inventory",
+                "CONTOSO",
+                "Sim-Passw0rd!",
+                Some(good),
+                Some(cert),
+                false
+            )
+            .is_ok()
+        );
         assert_eq!(
-            run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", Some([1; 16]), Some(cert), false).err(),
+            run(
+                "svc-inventory",
+                "CONTOSO",
+                "Sim-Passw0rd!",
+                Some([1; 16]),
+                Some(cert),
+                false
+            )
+            .err(),
             Some(AuthError::ChannelBinding)
         );
         // Absent bindings are accepted (Relaxed hardening).
-        assert!(run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", None, Some(cert), false).is_ok());
+        assert!(
+            run(
+                "svc-inventory",
+                "CONTOSO",
+                "Sim-Passw0rd!",
+                None,
+                Some(cert),
+                false
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn established_keys_unseal_client_messages() {
-        let (mut s, exported) = run("svc-inventory", "CONTOSO", "Sim-Passw0rd!", None, None, false).unwrap();
+        let (mut s, exported) = run(
+            "svc-inventory",
+            "CONTOSO",
+            "Sim-Passw0rd!",
+            None,
+            None,
+            false,
+        )
+        .unwrap();
         let mut client = SealingKey::new(&exported, Direction::ClientToServer);
         let mut data = b"<s:Envelope/>".to_vec();
         let sig = client.seal(&mut data);
@@ -424,6 +534,9 @@ pub(crate) mod tests {
         let mut m = b"NTLMSSP\0".to_vec();
         m.extend(3u32.to_le_bytes());
         m.extend([0u8; 80]);
-        assert!(matches!(acc.step(&m, &identity(None), &accounts()), Err(AuthError::OutOfOrder(3))));
+        assert!(matches!(
+            acc.step(&m, &identity(None), &accounts()),
+            Err(AuthError::OutOfOrder(3))
+        ));
     }
 }

@@ -87,13 +87,19 @@ impl Direction {
 
 /// SIGNKEY (ESS): MD5(ExportedSessionKey ‖ "session key to <dir> signing key magic constant\0").
 pub fn sign_key(exported: &Key16, dir: Direction) -> Key16 {
-    let magic = format!("session key to {} signing key magic constant\0", dir.label());
+    let magic = format!(
+        "session key to {} signing key magic constant\0",
+        dir.label()
+    );
     md5(&[exported, magic.as_bytes()])
 }
 
 /// SEALKEY (ESS, 128-bit): MD5(ExportedSessionKey ‖ "session key to <dir> sealing key magic constant\0").
 pub fn seal_key(exported: &Key16, dir: Direction) -> Key16 {
-    let magic = format!("session key to {} sealing key magic constant\0", dir.label());
+    let magic = format!(
+        "session key to {} sealing key magic constant\0",
+        dir.label()
+    );
     md5(&[exported, magic.as_bytes()])
 }
 
@@ -142,7 +148,10 @@ mod tests {
 
     #[test]
     fn ntowfv2_matches_ms_nlmp_vector() {
-        assert_eq!(ntowfv2("Password", "User", "Domain"), k("0c868a403bfd7a93a3001ef22ef02e3f"));
+        assert_eq!(
+            ntowfv2("Password", "User", "Domain"),
+            k("0c868a403bfd7a93a3001ef22ef02e3f")
+        );
     }
 
     #[test]
@@ -165,7 +174,10 @@ mod tests {
     fn session_base_key_matches_ms_nlmp_vector() {
         let key = ntowfv2("Password", "User", "Domain");
         let proof = nt_proof_str(&key, &SERVER_CHALLENGE, &temp());
-        assert_eq!(session_base_key(&key, &proof), k("8de40ccadbc14a82f15cb0ad0de95ca3"));
+        assert_eq!(
+            session_base_key(&key, &proof),
+            k("8de40ccadbc14a82f15cb0ad0de95ca3")
+        );
     }
 
     #[test]
@@ -178,22 +190,40 @@ mod tests {
     #[test]
     fn sign_and_seal_keys_match_ms_nlmp_vectors() {
         let esk = [0x55u8; 16];
-        assert_eq!(sign_key(&esk, Direction::ClientToServer), k("4788dc861b4782f35d43fd98fe1a2d39"));
-        assert_eq!(seal_key(&esk, Direction::ClientToServer), k("59f600973cc4960a25480a7c196e4c58"));
-        assert_eq!(sign_key(&esk, Direction::ServerToClient), k("d04d6f10741041d1d246d64188d7a8ad"));
-        assert_eq!(seal_key(&esk, Direction::ServerToClient), k("9355f3a957c1583d25c4c2f11e40390e"));
+        assert_eq!(
+            sign_key(&esk, Direction::ClientToServer),
+            k("4788dc861b4782f35d43fd98fe1a2d39")
+        );
+        assert_eq!(
+            seal_key(&esk, Direction::ClientToServer),
+            k("59f600973cc4960a25480a7c196e4c58")
+        );
+        assert_eq!(
+            sign_key(&esk, Direction::ServerToClient),
+            k("d04d6f10741041d1d246d64188d7a8ad")
+        );
+        assert_eq!(
+            seal_key(&esk, Direction::ServerToClient),
+            k("9355f3a957c1583d25c4c2f11e40390e")
+        );
     }
 
     #[test]
     fn channel_binding_hash_matches_published_epa_vector() {
         let cert_hash = h("ea05fefecc6b0bd571dbbc5baa3ed45386d0446835f7b74c85621b9983475f95");
-        assert_eq!(channel_binding_hash(&cert_hash), k("6586e99d81c2fc984e47172fd4dd0310"));
+        assert_eq!(
+            channel_binding_hash(&cert_hash),
+            k("6586e99d81c2fc984e47172fd4dd0310")
+        );
     }
 
     #[test]
     fn hmac_md5_mic_sanity_vector() {
         let sbk = k("8de40ccadbc14a82f15cb0ad0de95ca3");
-        let mic = hmac_md5(&sbk, &[&h("44444444"), &h("666666666666"), &h("8888888888888888")]);
+        let mic = hmac_md5(
+            &sbk,
+            &[&h("44444444"), &h("666666666666"), &h("8888888888888888")],
+        );
         assert_eq!(mic, k("71feefd776d442a85f6e180a6b024720"));
     }
 

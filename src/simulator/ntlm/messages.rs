@@ -164,7 +164,10 @@ pub struct Authenticate<'a> {
 
 fn decode_name(b: &[u8], unicode: bool) -> String {
     if unicode {
-        let units: Vec<u16> = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let units: Vec<u16> = b
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
         String::from_utf16_lossy(&units)
     } else {
         String::from_utf8_lossy(b).into_owned()
@@ -196,7 +199,9 @@ pub fn response_av_pairs(nt_response: &[u8]) -> Vec<(u16, &[u8])> {
             break;
         }
         let start = at + 4;
-        let Some(value) = nt_response.get(start..start + len as usize) else { break };
+        let Some(value) = nt_response.get(start..start + len as usize) else {
+            break;
+        };
         out.push((id, value));
         at = start + len as usize;
     }
@@ -221,9 +226,10 @@ mod tests {
             timestamp: 0,
         };
         let c = build_challenge(&p);
-        let expected_prefix =
-            hex::decode("4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef0000000000000000")
-                .unwrap();
+        let expected_prefix = hex::decode(
+            "4e544c4d53535000020000000c000c003800000033828ae20123456789abcdef0000000000000000",
+        )
+        .unwrap();
         assert_eq!(&c[..40], &expected_prefix[..]);
         assert_eq!(message_type(&c).unwrap(), 2);
         // TargetName then TargetInfo, first AV pair is NbDomainName "Domain".
@@ -237,7 +243,9 @@ mod tests {
         let mut msg = hex::decode(hdr).unwrap();
         msg.extend(hex::decode("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa").unwrap());
         msg.extend(hex::decode("68cd0ab851e51c96aabc927bebef6a1c").unwrap());
-        msg.extend(hex::decode("01010000000000000000000000000000aaaaaaaaaaaaaaaa00000000").unwrap());
+        msg.extend(
+            hex::decode("01010000000000000000000000000000aaaaaaaaaaaaaaaa00000000").unwrap(),
+        );
         msg.extend(
             hex::decode("02000c0044006f006d00610069006e0001000c0053006500720076006500720000000000")
                 .unwrap(),
@@ -250,7 +258,10 @@ mod tests {
         assert_eq!(a.domain, "Domain");
         assert_eq!(a.flags, 0xE288_8235);
         assert_eq!(a.nt_response.len(), 0x54);
-        assert_eq!(hex::encode(a.encrypted_session_key), "c5dad2544fc9799094ce1ce90bc9d03e");
+        assert_eq!(
+            hex::encode(a.encrypted_session_key),
+            "c5dad2544fc9799094ce1ce90bc9d03e"
+        );
         let pairs = response_av_pairs(a.nt_response);
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[0].0, av::NB_DOMAIN_NAME);

@@ -81,7 +81,10 @@ mod tests {
     use super::*;
 
     fn plaintext() -> Vec<u8> {
-        "Plaintext".encode_utf16().flat_map(u16::to_le_bytes).collect()
+        "Plaintext"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect()
     }
 
     #[test]
@@ -118,6 +121,9 @@ mod tests {
         assert_eq!(server.unseal(&mut data, &sig), Err(SealError::BadSignature));
         let mut server2 = SealingKey::new(&esk, Direction::ClientToServer);
         let mut d = b"x".to_vec();
-        assert_eq!(server2.unseal(&mut d, &[1, 0, 0]), Err(SealError::BadSignature));
+        assert_eq!(
+            server2.unseal(&mut d, &[1, 0, 0]),
+            Err(SealError::BadSignature)
+        );
     }
 }

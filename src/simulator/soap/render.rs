@@ -139,7 +139,12 @@ mod tests {
     use super::*;
 
     fn sel(fragment: Option<Vec<&'static str>>) -> Selection {
-        Selection { class: "Win32_Thing", fragment, all: vec!["A", "B", "D", "E"], rows: vec![] }
+        Selection {
+            class: "Win32_Thing",
+            fragment,
+            all: vec!["A", "B", "D", "E"],
+            rows: vec![],
+        }
     }
 
     #[test]
@@ -147,7 +152,10 @@ mod tests {
         let row = Row::new()
             .set("A", CimValue::s("x & <y>"))
             .set("D", CimValue::DateTime("2020-01-01T00:00:00Z".into()))
-            .set("E", CimValue::Array(vec![CimValue::UInt(1), CimValue::UInt(2)]));
+            .set(
+                "E",
+                CimValue::Array(vec![CimValue::UInt(1), CimValue::UInt(2)]),
+            );
         let x = item("root/cimv2", &sel(None), &row);
         assert_eq!(
             x,
@@ -159,6 +167,9 @@ mod tests {
     fn fragment_has_unqualified_children() {
         let row = Row::new().set("A", CimValue::Bool(true));
         let x = item("root/cimv2", &sel(Some(vec!["A", "B"])), &row);
-        assert_eq!(x, "<w:XmlFragment><A>true</A><B xsi:nil=\"true\"/></w:XmlFragment>");
+        assert_eq!(
+            x,
+            "<w:XmlFragment><A>true</A><B xsi:nil=\"true\"/></w:XmlFragment>"
+        );
     }
 }

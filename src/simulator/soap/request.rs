@@ -91,11 +91,15 @@ pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
     let mut saw_envelope = false;
     let mut saw_body_child = false;
     loop {
-        let (res, ev) = reader.read_resolved_event().map_err(|e| ParseError::Xml(e.to_string()))?;
+        let (res, ev) = reader
+            .read_resolved_event()
+            .map_err(|e| ParseError::Xml(e.to_string()))?;
         let nsuri = match res {
             ResolveResult::Bound(n) => n.0.to_string(),
             ResolveResult::Unbound => String::new(),
-            ResolveResult::Unknown(p) => return Err(ParseError::Xml(format!("undeclared prefix {p}"))),
+            ResolveResult::Unknown(p) => {
+                return Err(ParseError::Xml(format!("undeclared prefix {p}")));
+            }
         };
         match ev {
             Event::DocType(_) => return Err(ParseError::Doctype),
@@ -109,7 +113,9 @@ pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
                     saw_envelope = true;
                 }
                 let parent_is_body = path.len() == 2
-                    && path.get(1).is_some_and(|(n, l)| n == ns::SOAP && l == "Body");
+                    && path
+                        .get(1)
+                        .is_some_and(|(n, l)| n == ns::SOAP && l == "Body");
                 if parent_is_body && !saw_body_child {
                     saw_body_child = true;
                     req.body = match (nsuri.as_str(), local.as_str()) {
@@ -226,12 +232,21 @@ mod tests {
     fn enumerate_fields_are_read_by_namespace() {
         let r = parse(ENUMERATE.as_bytes()).unwrap();
         assert_eq!(r.action.as_deref(), Some(ns::ACTION_ENUMERATE));
-        assert_eq!(r.message_id.as_deref(), Some("uuid:11111111-2222-3333-4444-555555555555"));
-        assert_eq!(r.resource_uri.as_deref(), Some("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*"));
+        assert_eq!(
+            r.message_id.as_deref(),
+            Some("uuid:11111111-2222-3333-4444-555555555555")
+        );
+        assert_eq!(
+            r.resource_uri.as_deref(),
+            Some("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/*")
+        );
         assert_eq!(r.body, Body::Enumerate);
         assert!(r.optimize);
         assert_eq!(r.max_elements, Some(32000));
-        assert_eq!(r.filter.as_deref(), Some("SELECT * FROM Win32_Service WHERE Name='vmms' AND State <> 'x'"));
+        assert_eq!(
+            r.filter.as_deref(),
+            Some("SELECT * FROM Win32_Service WHERE Name='vmms' AND State <> 'x'")
+        );
         assert_eq!(r.filter_dialect.as_deref(), Some(ns::WQL_DIALECT));
     }
 

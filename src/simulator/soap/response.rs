@@ -61,7 +61,11 @@ fn items(out: &mut String, prefix: &str, items: &[std::sync::Arc<str>]) {
 }
 
 /// `context` = `None` when this page ends the sequence.
-pub fn enumerate(relates_to: Option<&str>, page: &[std::sync::Arc<str>], context: Option<&str>) -> String {
+pub fn enumerate(
+    relates_to: Option<&str>,
+    page: &[std::sync::Arc<str>],
+    context: Option<&str>,
+) -> String {
     let mut body = String::with_capacity(page.iter().map(|s| s.len()).sum::<usize>() + 256);
     body.push_str("<n:EnumerateResponse><n:EnumerationContext>");
     if let Some(c) = context {
@@ -73,10 +77,18 @@ pub fn enumerate(relates_to: Option<&str>, page: &[std::sync::Arc<str>], context
         body.push_str("<w:EndOfSequence/>");
     }
     body.push_str("</n:EnumerateResponse>");
-    envelope(&format!("{}Response", ns::ACTION_ENUMERATE), relates_to, &body)
+    envelope(
+        &format!("{}Response", ns::ACTION_ENUMERATE),
+        relates_to,
+        &body,
+    )
 }
 
-pub fn pull(relates_to: Option<&str>, page: &[std::sync::Arc<str>], context: Option<&str>) -> String {
+pub fn pull(
+    relates_to: Option<&str>,
+    page: &[std::sync::Arc<str>],
+    context: Option<&str>,
+) -> String {
     let mut body = String::with_capacity(page.iter().map(|s| s.len()).sum::<usize>() + 256);
     body.push_str("<n:PullResponse>");
     if let Some(c) = context {
@@ -145,7 +157,10 @@ fn text(f: Fault) -> FaultText {
             action: WSMAN_FAULT_ACTION,
             reason: FILTER_REASON,
             wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
-            provider: Some((0x8004_1010, "The specified class does not exist in the given namespace. ")),
+            provider: Some((
+                0x8004_1010,
+                "The specified class does not exist in the given namespace. ",
+            )),
         },
         Fault::InvalidQuery => FaultText {
             code: "s:Sender",
@@ -226,7 +241,11 @@ pub fn fault(f: Fault, relates_to: Option<&str>, machine: &str, filter: Option<&
     body.push_str(t.reason);
     body.push_str("</s:Text></s:Reason><s:Detail>");
     if let Some(code) = t.wsman_code {
-        body.push_str(&format!("<f:WSManFault xmlns:f=\"{}\" Code=\"{code}\" Machine=\"{}\"><f:Message>", ns::FAULT, escape(machine)));
+        body.push_str(&format!(
+            "<f:WSManFault xmlns:f=\"{}\" Code=\"{code}\" Machine=\"{}\"><f:Message>",
+            ns::FAULT,
+            escape(machine)
+        ));
         match t.provider {
             Some((hr, msg)) => {
                 body.push_str("<f:ProviderFault provider=\"WMI Provider\" path=\"%systemroot%\\system32\\WsmWmiPl.dll\">");
@@ -275,7 +294,12 @@ mod tests {
             Fault::DestinationUnreachable,
             Fault::SchemaValidation,
         ] {
-            let x = fault(f, Some("uuid:1"), "hv01.contoso.com", Some("SELECT * FROM X WHERE a<'&'"));
+            let x = fault(
+                f,
+                Some("uuid:1"),
+                "hv01.contoso.com",
+                Some("SELECT * FROM X WHERE a<'&'"),
+            );
             // Our own request parser accepts it as a SOAP envelope.
             request::parse(x.as_bytes()).unwrap_or_else(|e| panic!("{f:?}: {e}"));
         }

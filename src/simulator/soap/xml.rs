@@ -29,7 +29,10 @@ mod tests {
 
     #[test]
     fn escapes_markup_quotes_and_cdata_end() {
-        assert_eq!(escape("a<b>&\"c\"'d' ]]>"), "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos; ]]&gt;");
+        assert_eq!(
+            escape("a<b>&\"c\"'d' ]]>"),
+            "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos; ]]&gt;"
+        );
         assert_eq!(escape("データ"), "データ");
         assert_eq!(escape("x\u{1}y"), "xy");
     }
