@@ -124,7 +124,7 @@ impl ServerCertVerifier for Verifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match &self.mode {
+        let verdict = match &self.mode {
             Mode::WebPki(v) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
             }
@@ -140,7 +140,17 @@ impl ServerCertVerifier for Verifier {
                 CertificateError::ApplicationVerificationFailure,
             )),
             Mode::Insecure => Ok(ServerCertVerified::assertion()),
+        };
+        if let Err(e) = &verdict {
+            // The thumbprint is what an operator pins, or compares with the
+            // host's certificate store.
+            tracing::warn!(
+                server = ?server_name,
+                thumbprint = %Thumbprint::of_sha1(end_entity.as_ref()),
+                "certificate rejected: {e}"
+            );
         }
+        verdict
     }
 
     // Handshake signatures are always checked, whatever the mode: they
