@@ -6,4 +6,4 @@ pub mod crypto;
 pub mod messages;
 pub mod seal;
 
-pub use acceptor::{Acceptor, Account, AuthError, ServerIdentity, Session, Step};
+pub use acceptor::{Acceptor, Account, ServerIdentity, Session, Step};
