@@ -56,6 +56,15 @@ impl Store {
                 round_trips,
             } => {
                 let host = write_facts(&mut tx, run, snapshot).await?;
+                sqlx::query(
+                    "INSERT INTO addresses (address, host_id) VALUES ($1, $2)
+                     ON CONFLICT (address) DO UPDATE SET host_id = excluded.host_id
+                     WHERE addresses.host_id <> excluded.host_id",
+                )
+                .bind(address)
+                .bind(host.0)
+                .execute(&mut *tx)
+                .await?;
                 let warnings = serde_json::to_string(&snapshot.warnings).map_err(|source| {
                     StoreError::Encode {
                         what: "warnings",
@@ -78,13 +87,11 @@ impl Store {
                 duration,
                 round_trips,
             } => {
-                let host: Option<i64> = sqlx::query_scalar(
-                    "SELECT host_id FROM host_outcomes WHERE address = $1 AND host_id IS NOT NULL
-                     ORDER BY run_id DESC LIMIT 1",
-                )
-                .bind(address)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let host: Option<i64> =
+                    sqlx::query_scalar("SELECT host_id FROM addresses WHERE address = $1")
+                        .bind(address)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 (
                     host.map(HostId),
                     "failed",
