@@ -30,7 +30,6 @@ fn host<'a>(r: &'a PvuReport, address: &str) -> &'a report::pvu::HostLine {
 const G1: &str = "11111111-0000-0000-0000-000000000001";
 const G2: &str = "11111111-0000-0000-0000-000000000002";
 const G3: &str = "11111111-0000-0000-0000-000000000003";
-const G4: &str = "11111111-0000-0000-0000-000000000004";
 
 /// One run, one host: the shortest estate.
 async fn one_host(spec: HostSpec, vms: &[VmSpec]) -> Db {
@@ -200,8 +199,7 @@ async fn a_cluster_mixing_intel_and_amd_prices_each_node_at_its_own_rate() {
         1,
         "CLU01",
         "clu01.contoso.com",
-        1,
-        1,
+        (1, 1),
         &["HV01", "HV02"],
         &[(G1, "HV01"), (G2, "HV02")],
     )
@@ -436,8 +434,7 @@ async fn hosts_never_collected_uncollected_nodes_and_orphan_vms_are_listed() {
         1,
         "CLU01",
         "clu01",
-        1,
-        1,
+        (1, 1),
         &["HV01", "HV03"],
         &[(G1, "HV01"), (G3, "HV03")],
     )
@@ -460,7 +457,6 @@ async fn hosts_never_collected_uncollected_nodes_and_orphan_vms_are_listed() {
     assert_eq!(r.incomplete_reasons.len(), 3);
     // The known part is still priced: 4 × 70 = 280.
     assert_eq!(r.totals.sub_capacity_peak_pvu, 280);
-    let _ = G4;
 }
 
 #[tokio::test]

@@ -98,14 +98,13 @@ async fn small_estate() -> Db {
     )
     .await;
     // CLU02 is listed first and its nodes out of order: output is sorted.
-    db.cluster(2, "CLU02", "clu02.contoso.com", 2, 2, &[], &[])
+    db.cluster(2, "CLU02", "clu02.contoso.com", (2, 2), &[], &[])
         .await;
     db.cluster(
         1,
         "CLU01",
         "clu01.contoso.com",
-        1,
-        3,
+        (1, 3),
         &["HV04", "HV01"],
         &[],
     )

@@ -246,8 +246,7 @@ impl Db {
         id: i64,
         name: &str,
         fqdn: &str,
-        first: i64,
-        last: i64,
+        (first, last): (i64, i64),
         nodes: &[&str],
         owners: &[(&str, &str)],
     ) {

@@ -321,7 +321,7 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
 }
 
 fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> bool {
-    opts.counted_states.iter().any(|s| *s == v.state)
+    opts.counted_states.contains(&v.state)
         && filter.is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
 }
 
