@@ -333,10 +333,7 @@ def run_hvinv(args, sim: Simulator, env: dict, db: Path, label: str) -> Measure:
     m = run_measured(label, argv, env, args.timeout_secs, sim.pid)
     m.db_bytes_added = db_bytes(db) - before
     m.hosts = args.hosts
-    try:
-        m.summary = json.loads(m.stdout.strip().splitlines()[-1]) if m.stdout.strip() else {}
-    except json.JSONDecodeError:
-        m.summary = {}
+    m.summary = json_of(m.stdout)
     return m
 
 
@@ -352,11 +349,18 @@ def run_peer(args, sim: Simulator, env: dict, threads: int) -> Measure:
     m = run_measured(f"pypsrp peer, {threads} threads", argv, env, args.timeout_secs, sim.pid)
     m.hosts = sample or args.hosts
     m.extrapolated_from = sample or None
-    try:
-        m.summary = json.loads(m.stdout.strip().splitlines()[-1]) if m.stdout.strip() else {}
-    except json.JSONDecodeError:
-        m.summary = {}
+    m.summary = json_of(m.stdout)
     return m
+
+
+def json_of(text: str) -> dict:
+    """The JSON object a tool printed on stdout (pretty or one line)."""
+    start = text.find("{")
+    try:
+        value = json.loads(text[start:]) if start >= 0 else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def scaled(m: Measure, total_hosts: int) -> dict:
@@ -407,7 +411,8 @@ def report(args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_li
         ("round trips / host", [trips(m) for m in cols]),
         ("simulator CPU", [f"{m.sim_cpu_secs:.2f} s" for m in cols]),
         ("simulator, % of 1 core", [f"{100 * m.sim_cpu_secs / max(1e-9, m.wall_secs):.0f} %" for m in cols]),
-        ("wall / floor", [f"{m.wall_secs / max(1e-9, floor.secs):.2f}" if not m.extrapolated_from else "-" for m in cols]),
+        # The floor assumes hvinv's concurrency bound; the peer's is its thread count.
+        ("wall / floor", [f"{m.wall_secs / max(1e-9, floor.secs):.2f}" for m in runs] + ["-"] * len(peers)),
     ]
     if any(p.extrapolated_from for p in peers):
         rows.append(
