@@ -84,10 +84,6 @@ pub enum QueryFault {
     InvalidClass,
     /// 0x80041017 (syntax, or a property the class lacks on this release).
     InvalidQuery,
-    /// 0x80041003 / access denied.
-    AccessDenied,
-    /// The provider failed (vmms stopped): 0x80041013 provider load failure.
-    ProviderFailure,
 }
 
 /// Whether `host` has the namespace at all.

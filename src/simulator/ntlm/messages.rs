@@ -155,7 +155,6 @@ pub fn build_challenge(p: &ChallengeParams<'_>) -> Vec<u8> {
 pub struct Authenticate<'a> {
     pub raw: &'a [u8],
     pub flags: u32,
-    pub lm_response: &'a [u8],
     pub nt_response: &'a [u8],
     pub domain: String,
     pub user: String,
@@ -181,7 +180,6 @@ pub fn parse_authenticate(b: &[u8]) -> Result<Authenticate<'_>, MessageError> {
     Ok(Authenticate {
         raw: b,
         flags,
-        lm_response: field(b, 12, "LmChallengeResponse")?,
         nt_response: field(b, 20, "NtChallengeResponse")?,
         domain: decode_name(field(b, 28, "DomainName")?, unicode),
         user: decode_name(field(b, 36, "UserName")?, unicode),

@@ -5,5 +5,6 @@ pub mod acceptor;
 pub mod crypto;
 pub mod messages;
 pub mod seal;
+pub mod spnego;
 
 pub use acceptor::{Acceptor, Account, ServerIdentity, Session, Step};

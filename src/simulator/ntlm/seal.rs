@@ -40,6 +40,37 @@ impl SealingKey {
         sig
     }
 
+    /// Signs `data` without encrypting it (NTLM GetMIC, used for the SPNEGO
+    /// mechListMIC).
+    pub fn sign(&mut self, data: &[u8]) -> [u8; SIGNATURE_LEN] {
+        let seq = self.seq.to_le_bytes();
+        let mac = hmac_md5(&self.sign, &[&seq, data]);
+        let mut sig = [0u8; SIGNATURE_LEN];
+        sig[0] = 1;
+        sig[4..12].copy_from_slice(&mac[..8]);
+        self.rc4.apply_keystream(&mut sig[4..12]);
+        sig[12..16].copy_from_slice(&seq);
+        self.seq = self.seq.wrapping_add(1);
+        sig
+    }
+
+    /// Checks a signature made by the peer's `sign` (NTLM VerifyMIC).
+    pub fn verify(&mut self, data: &[u8], signature: &[u8]) -> Result<(), SealError> {
+        let expected = self.sign(data);
+        if ct_eq(&expected, signature) {
+            Ok(())
+        } else {
+            Err(SealError::BadSignature)
+        }
+    }
+
+    /// Restarts the RC4 keystream, keeping the sequence number (what
+    /// SPNEGO implementations do after the mechListMIC exchange).
+    pub fn reset_keystream(&mut self, exported_session_key: &Key16, dir: Direction) {
+        let seal = seal_key(exported_session_key, dir);
+        self.rc4 = Rc4::<U16>::new(&seal.into());
+    }
+
     /// Decrypts `data` in place and verifies `signature`. The handle and the
     /// sequence advance even on failure, as the peer's did.
     pub fn unseal(&mut self, data: &mut [u8], signature: &[u8]) -> Result<(), SealError> {

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub type Items = Arc<Vec<Arc<str>>>;
+type QueryCache = Mutex<HashMap<(Namespace, String), Result<Items, QueryFault>>>;
 
 pub struct Generation {
     pub estate: Estate,
-    caches: Vec<Mutex<HashMap<(Namespace, String), Result<Items, QueryFault>>>>,
+    caches: Vec<QueryCache>,
 }
 
 /// Bound on distinct queries cached per host (clients send a fixed set;

@@ -7,6 +7,8 @@ use super::stats::add;
 use super::wsman::{self, Contexts, Ctx};
 use crate::simulator::LoggedRequest;
 use crate::simulator::framing;
+use crate::simulator::ntlm::crypto::Direction;
+use crate::simulator::ntlm::spnego;
 use crate::simulator::ntlm::{Acceptor, ServerIdentity, Session, Step};
 use crate::simulator::soap::response::{self, Fault};
 use base64::Engine as _;
@@ -34,6 +36,8 @@ pub struct ConnState {
     acceptor: Acceptor,
     session: Option<Session>,
     contexts: Contexts,
+    /// DER MechTypeList of the SPNEGO negTokenInit (for the mechListMIC).
+    mech_types: Option<Vec<u8>>,
 }
 
 /// What this connection is.
@@ -157,17 +161,58 @@ fn respond(
             tls_cert_hash: info.tls_cert_hash,
             reject_all: host.faults.reject_auth,
         };
-        match st.acceptor.step(&token, &id, &shared.accounts) {
+        let wrapped = spnego::is_spnego(&token);
+        let (ntlm, mic) = if wrapped {
+            match spnego::parse(&token) {
+                Ok(inc) => {
+                    if inc.mech_types.is_some() {
+                        st.mech_types = inc.mech_types;
+                    }
+                    (inc.token, inc.mech_list_mic)
+                }
+                Err(_) => {
+                    add(&shared.counters.auth_failures, 1);
+                    return unauthorized(None, true);
+                }
+            }
+        } else {
+            (token, None)
+        };
+        match st.acceptor.step(&ntlm, &id, &shared.accounts) {
             Ok(Step::Challenge(ch)) => {
                 st.session = None;
-                return unauthorized(Some(&ch), false);
+                let out = if wrapped {
+                    spnego::response(1, true, Some(&ch), None)
+                } else {
+                    ch
+                };
+                return unauthorized(Some(&out), false);
             }
-            Ok(Step::Established(session)) => {
+            Ok(Step::Established(mut session)) => {
+                let final_token = if wrapped {
+                    match spnego_mic(&mut session, st.mech_types.as_deref(), mic.as_deref()) {
+                        Ok(m) => Some(spnego::response(0, false, None, m.as_ref().map(|m| &m[..]))),
+                        Err(()) => {
+                            add(&shared.counters.auth_failures, 1);
+                            return unauthorized(None, true);
+                        }
+                    }
+                } else {
+                    None
+                };
                 add(&shared.counters.handshakes, 1);
                 st.session = Some(*session);
-                if body.is_empty() {
-                    return plain(StatusCode::OK);
+                let mut r = if body.is_empty() {
+                    plain(StatusCode::OK)
+                } else {
+                    serve_soap(shared, info, generation, host, headers, body, st)
+                };
+                if let Some(t) = final_token
+                    && let Ok(v) = HeaderValue::from_str(&format!("Negotiate {}", B64.encode(t)))
+                {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
                 }
+                return r;
             }
             Err(_) => {
                 add(&shared.counters.auth_failures, 1);
@@ -176,6 +221,42 @@ fn respond(
             }
         }
     }
+    serve_soap(shared, info, generation, host, headers, body, st)
+}
+
+/// SPNEGO mechListMIC: verify the client's over the MechTypeList, answer
+/// with ours, then restart both keystreams (sequence numbers continue).
+fn spnego_mic(
+    session: &mut Session,
+    mech_types: Option<&[u8]>,
+    mic: Option<&[u8]>,
+) -> Result<Option<[u8; 16]>, ()> {
+    let (Some(types), Some(mic)) = (mech_types, mic) else {
+        return Ok(None);
+    };
+    session.inbound.verify(types, mic).map_err(|_| ())?;
+    let ours = session.outbound.sign(types);
+    let key = session.exported_session_key;
+    session
+        .inbound
+        .reset_keystream(&key, Direction::ClientToServer);
+    session
+        .outbound
+        .reset_keystream(&key, Direction::ServerToClient);
+    Ok(Some(ours))
+}
+
+/// An authenticated request: unseal, dispatch, seal, inject faults.
+fn serve_soap(
+    shared: &Shared,
+    info: ConnInfo,
+    generation: &super::cache::Generation,
+    host: &crate::simulator::SimHost,
+    headers: &http::HeaderMap,
+    body: &Bytes,
+    st: &mut ConnState,
+) -> Response<SimBody> {
+    let fqdn = host.fqdn();
     let Some(session) = st.session.as_mut() else {
         return unauthorized(None, false);
     };

@@ -60,8 +60,6 @@ fn fault_of(q: QueryFault) -> Fault {
         QueryFault::InvalidNamespace => Fault::InvalidNamespace,
         QueryFault::InvalidClass => Fault::InvalidClass,
         QueryFault::InvalidQuery => Fault::InvalidQuery,
-        QueryFault::AccessDenied => Fault::AccessDenied,
-        QueryFault::ProviderFailure => Fault::ProviderFailure,
     }
 }
 

@@ -4,7 +4,6 @@ pub const SOAP: &str = "http://www.w3.org/2003/05/soap-envelope";
 pub const WSA: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing";
 pub const WSEN: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration";
 pub const WSMAN: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd";
-pub const WSMV: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd";
 pub const WSMID: &str = "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd";
 pub const FAULT: &str = "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault";
 pub const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";

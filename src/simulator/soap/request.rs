@@ -162,16 +162,8 @@ pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
                     buf.clear();
                 }
             }
-            Event::Text(t) => {
-                if capture != Capture::None {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if capture != Capture::None {
-                    buf.push_str(&t.xml10_content());
-                }
-            }
+            Event::Text(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
+            Event::CData(t) if capture != Capture::None => buf.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
