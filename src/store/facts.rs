@@ -125,7 +125,14 @@ impl ClusterFacts {
     pub fn from_snapshot(c: &ClusterSnapshot) -> Result<(Self, String), StoreError> {
         let mut nodes = c.nodes.clone();
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut owners = c.vm_owners.clone();
+        // A resource whose VmID the host did not send links to no VM; the
+        // column promises a GUID in every entry.
+        let mut owners: Vec<_> = c
+            .vm_owners
+            .iter()
+            .filter(|o| o.vm_guid.is_some())
+            .cloned()
+            .collect();
         owners.sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
         let f = ClusterFacts {
             fqdn: c.fqdn.clone(),
@@ -134,5 +141,53 @@ impl ClusterFacts {
         };
         let d = hash("cluster facts", &f)?;
         Ok((f, d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{ClusterNode, VmOwner};
+
+    #[test]
+    fn cluster_json_is_sorted_and_every_owner_names_a_vm() {
+        let owner = |g: Option<&str>, r: &str| VmOwner {
+            vm_guid: g.map(str::to_string),
+            resource: Some(r.into()),
+            owner_node: Some("N1".into()),
+            state: "online".into(),
+        };
+        let c = ClusterSnapshot {
+            name: "C".into(),
+            fqdn: None,
+            nodes: vec![
+                ClusterNode {
+                    name: "N2".into(),
+                    state: "up".into(),
+                },
+                ClusterNode {
+                    name: "N1".into(),
+                    state: "down".into(),
+                },
+            ],
+            vm_owners: vec![
+                owner(Some("B"), "vb"),
+                owner(None, "orphan"),
+                owner(Some("A"), "va"),
+            ],
+        };
+        let (f, _) = ClusterFacts::from_snapshot(&c).unwrap();
+        assert_eq!(
+            f.nodes,
+            r#"[{"name":"N1","state":"down"},{"name":"N2","state":"up"}]"#
+        );
+        let owners: serde_json::Value = serde_json::from_str(&f.vm_owners).unwrap();
+        let guids: Vec<&str> = owners
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["vm_guid"].as_str().unwrap())
+            .collect();
+        assert_eq!(guids, ["A", "B"]);
     }
 }
