@@ -204,10 +204,10 @@ impl Config {
                     ));
                 }
                 (Some(var), None) => secrets
-                    .from_env(var, env)
+                    .read_env(var, env)
                     .map_err(|m| invalid(key("password_env"), m))?,
                 (None, Some(file)) => secrets
-                    .from_file(&base.join(file))
+                    .read_file(&base.join(file))
                     .map_err(|m| invalid(key("password_file"), m))?,
             };
             let encryption = s.encryption.unwrap_or(Encryption::Auto);
@@ -330,7 +330,7 @@ struct SecretCache {
 }
 
 impl SecretCache {
-    fn from_env(
+    fn read_env(
         &mut self,
         var: &str,
         env: &dyn Fn(&str) -> Option<String>,
@@ -347,7 +347,7 @@ impl SecretCache {
         Ok(secret)
     }
 
-    fn from_file(&mut self, path: &Path) -> Result<SecretString, String> {
+    fn read_file(&mut self, path: &Path) -> Result<SecretString, String> {
         if let Some(s) = self.files.get(path) {
             return Ok(s.clone());
         }

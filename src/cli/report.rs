@@ -1,0 +1,159 @@
+//! `hvinv report …`: opens the database read-only and renders a report.
+
+use super::Exit;
+use super::args::{FormatArg, OutputArgs, ReportCommand};
+use crate::report::{self, Format, Report, ReportError};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::io::{IsTerminal, Write};
+
+fn format_of(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Xlsx => Format::Xlsx,
+    }
+}
+
+fn exit_for(e: &ReportError) -> Exit {
+    if e.is_database() {
+        Exit::Database
+    } else {
+        Exit::Usage
+    }
+}
+
+fn emit(r: &impl Report, out: &OutputArgs) -> Result<(), ReportError> {
+    let format = format_of(out.format);
+    match &out.output {
+        Some(path) => report::render_to_path(r, format, path),
+        None => {
+            if format.is_binary() && std::io::stdout().is_terminal() {
+                return Err(ReportError::Option(
+                    "xlsx is a binary workbook: write it to a file with --output FILE.xlsx".into(),
+                ));
+            }
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            report::render(r, format, &mut lock)
+        }
+    }
+}
+
+/// `--from`/`--to`: RFC 3339 with an offset, or a UTC date. A date as `--to`
+/// means the end of that day, so `--from D --to D` covers day D.
+fn parse_time(
+    text: Option<&str>,
+    flag: &str,
+    end_of_day: bool,
+) -> Result<Option<DateTime<Utc>>, ReportError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let t = if end_of_day {
+            d.and_hms_opt(23, 59, 59)
+        } else {
+            d.and_hms_opt(0, 0, 0)
+        };
+        if let Some(t) = t {
+            return Ok(Some(t.and_utc()));
+        }
+    }
+    Err(ReportError::Option(format!(
+        "{flag} {text:?}: expected RFC 3339 with an offset (2026-11-23T02:00:00Z) or a UTC date (2026-11-23)"
+    )))
+}
+
+fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
+    let mut out = Vec::new();
+    for s in states {
+        let s = s.trim().to_ascii_lowercase();
+        if s.is_empty() {
+            continue;
+        }
+        if !report::pvu::KNOWN_STATES.contains(&s.as_str()) {
+            return Err(ReportError::Option(format!(
+                "--counted-states: unknown state {s:?} (known: {})",
+                report::pvu::KNOWN_STATES.join(", ")
+            )));
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+pub async fn run(cmd: ReportCommand) -> Exit {
+    match run_inner(cmd).await {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("hvinv report: {e}");
+            exit_for(&e)
+        }
+    }
+}
+
+async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
+    match cmd {
+        ReportCommand::Topology(a) => {
+            let pool = report::open_read_only(&a.db.db).await?;
+            let r = report::topology::build(&pool, a.run).await?;
+            pool.close().await;
+            emit(&r, &a.out)
+        }
+        ReportCommand::Pvu(a) => {
+            let pool = report::open_read_only(&a.db.db).await?;
+            let opts = report::pvu::PvuOptions {
+                from: parse_time(a.from.as_deref(), "--from", false)?,
+                to: parse_time(a.to.as_deref(), "--to", true)?,
+                vms_file: a.vms.clone(),
+                pvu_table: a.pvu_table.clone(),
+                counted_states: counted_states(&a.counted_states)?,
+                max_staleness: chrono::Duration::hours(
+                    i64::try_from(a.max_staleness_hours).unwrap_or(i64::MAX / 3_600_000),
+                ),
+            };
+            let r = report::pvu::build(&pool, opts).await?;
+            pool.close().await;
+            emit(&r, &a.out)
+        }
+        ReportCommand::History(a) => {
+            let pool = report::open_read_only(&a.db.db).await?;
+            let opts = report::history::HistoryOptions {
+                vm: a.vm.clone(),
+                from: parse_time(a.from.as_deref(), "--from", false)?,
+                to: parse_time(a.to.as_deref(), "--to", true)?,
+            };
+            let r = report::history::build(&pool, opts).await?;
+            pool.close().await;
+            emit(&r, &a.out)
+        }
+    }
+}
+
+/// The demo's closing output: the topology table and the PVU summary.
+pub async fn print_demo_reports(db: &str) -> Exit {
+    let result = async {
+        let pool = report::open_read_only(db).await?;
+        let topo = report::topology::build(&pool, None).await?;
+        let pvu = report::pvu::build(&pool, report::pvu::PvuOptions::default()).await?;
+        pool.close().await;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        report::render(&topo, Format::Table, &mut out)?;
+        writeln!(out)?;
+        report::render(&pvu, Format::Table, &mut out)?;
+        Ok::<(), ReportError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("hvinv demo: {e}");
+            exit_for(&e)
+        }
+    }
+}
