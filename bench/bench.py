@@ -60,6 +60,8 @@ class Measure:
     db_bytes_added: int | None = None
     hosts: int = 0
     extrapolated_from: int | None = None
+    # The machine's 1-minute load average at the end: others' work skews wall time.
+    load_after: float = 0.0
 
     @property
     def cpu_secs(self) -> float:
@@ -131,6 +133,7 @@ def run_measured(label: str, argv: list[str], env: dict, timeout: float, sim_pid
         timer.cancel()
     m.wall_secs = time.monotonic() - start
     m.sim_cpu_secs = proc_cpu_secs(sim_pid) - sim_before
+    m.load_after = os.getloadavg()[0]
     # Popen must not wait for a pid we already reaped.
     p.returncode = os.waitstatus_to_exitcode(status)
     m.exit_code = p.returncode
@@ -412,6 +415,7 @@ def report(args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_li
         ("simulator CPU", [f"{m.sim_cpu_secs:.2f} s" for m in cols]),
         ("simulator, % of 1 core", [f"{100 * m.sim_cpu_secs / max(1e-9, m.wall_secs):.0f} %" for m in cols]),
         # The floor assumes hvinv's concurrency bound; the peer's is its thread count.
+        ("load average after", [f"{m.load_after:.1f}" for m in cols]),
         ("wall / floor", [f"{m.wall_secs / max(1e-9, floor.secs):.2f}" for m in runs] + ["-"] * len(peers)),
     ]
     if any(p.extrapolated_from for p in peers):
