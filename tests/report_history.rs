@@ -8,10 +8,12 @@ use report_support::*;
 
 const M: &str = "11111111-0000-0000-0000-000000000001";
 const S: &str = "11111111-0000-0000-0000-000000000002";
+const N: &str = "11111111-0000-0000-0000-000000000003";
 
 /// Runs 1–4, hosts HV01 and HV02 OK in every run.
 /// M (8 vCPU) on HV01 in runs 1–2, on HV02 in run 3 with 12 vCPUs, off on
-/// HV02 in run 4. S on HV02 in run 1 only (removed in run 2).
+/// HV02 in run 4. S on HV02 in run 1 only (removed in run 2). N appears on
+/// HV01 in run 3 (added: HV01 was collected without it before).
 async fn estate() -> Db {
     let db = new_db().await;
     for (id, t) in [
@@ -36,6 +38,8 @@ async fn estate() -> Db {
     db.vm_facts(1, 2, 4, 4, &vm("M", "off", 12)).await;
     db.vm(2, S, 1).await;
     db.vm_facts(2, 2, 1, 1, &vm("S", "running", 2)).await;
+    db.vm(3, N, 3).await;
+    db.vm_facts(3, 1, 3, 4, &vm("N", "running", 1)).await;
     db
 }
 
@@ -60,19 +64,18 @@ async fn history_of_one_vm_shows_migration_vcpu_and_state_changes() {
     assert_eq!(
         e,
         [
-            (1, EventKind::Added),
             (3, EventKind::Migrated),
             (3, EventKind::VcpusChanged),
             (4, EventKind::StateChanged),
         ]
     );
-    let mig = &h.events[1];
+    let mig = &h.events[0];
     assert_eq!(
         (mig.before.as_deref(), mig.after.as_deref()),
         (Some("HV01"), Some("HV02"))
     );
-    assert_eq!(h.events[2].after.as_deref(), Some("12"));
-    assert_eq!(h.events[1].run.at.to_rfc3339(), "2026-11-03T02:00:00+00:00");
+    assert_eq!(h.events[1].after.as_deref(), Some("12"));
+    assert_eq!(h.events[0].run.at.to_rfc3339(), "2026-11-03T02:00:00+00:00");
 }
 
 #[tokio::test]
@@ -81,10 +84,18 @@ async fn history_of_the_estate_shows_a_removed_vm() {
     let r = report::history::build(&db.pool, HistoryOptions::default())
         .await
         .unwrap();
-    assert_eq!(r.vms.len(), 2);
+    assert_eq!(r.vms.len(), 3);
+    // Present at the first run: no "added" event, only its removal.
     let s = r.vms.iter().find(|v| v.id == S).unwrap();
     let e: Vec<(i64, EventKind)> = s.events.iter().map(|e| (e.run.id, e.kind)).collect();
-    assert_eq!(e, [(1, EventKind::Added), (2, EventKind::Removed)]);
+    assert_eq!(e, [(2, EventKind::Removed)]);
+    let n = r.vms.iter().find(|v| v.id == N).unwrap();
+    let e: Vec<(i64, EventKind, &str)> = n
+        .events
+        .iter()
+        .map(|e| (e.run.id, e.kind, e.host.as_str()))
+        .collect();
+    assert_eq!(e, [(3, EventKind::Added, "HV01")]);
     let mut out = Vec::new();
     report::render(&r, Format::Json, &mut out).unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -108,7 +108,7 @@ async fn pvu_workbook_has_host_and_day_sheets_with_numbers() {
     let mut wb = open(bytes);
     assert_eq!(
         wb.sheet_names(),
-        ["Summary", "PVU per host", "PVU per day", "Gaps"]
+        ["Summary", "PVU per host", "PVU per day", "Peak VMs", "Gaps"]
     );
 
     // HV01: 8 × 70 = 560 of 1120; HV02: 0 of 4 × 120 = 480.

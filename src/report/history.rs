@@ -142,7 +142,17 @@ pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryRep
         let mut prev: Option<&load::VmFacts> = None;
         for cur in &rows {
             match prev {
-                None => events.push((cur.first_run_id, EventKind::Added, cur.host_id, None, None)),
+                None => {
+                    // "Added" only when its host was seen before without it;
+                    // a VM present at the first look was not added then.
+                    let seen_before =
+                        load::first_ok_run_between(pool, cur.host_id, None, 0, cur.first_run_id)
+                            .await?
+                            .is_some();
+                    if seen_before {
+                        events.push((cur.first_run_id, EventKind::Added, cur.host_id, None, None));
+                    }
+                }
                 Some(p) => {
                     let gone = if cur.first_run_id > p.last_run_id + 1 {
                         load::first_ok_run_between(

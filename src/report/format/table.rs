@@ -223,33 +223,45 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
     }
     writeln!(out, "Hosts ({})\n{hosts}\n", r.hosts.len())?;
 
-    let mut peak = new_table(&["host", "VM", "id", "state", "vCPU", "licensable cores"]);
-    for h in &r.peak_detail {
-        let host = format!(
-            "{}{}",
-            h.name.clone().unwrap_or_else(|| h.address.clone()),
-            if h.carried_forward {
-                format!(" (carried from run {})", h.snapshot_run)
-            } else {
-                String::new()
+    // Every counted VM is in json/xlsx; a person reading the table wants
+    // them only when a product list narrowed the count.
+    let counted: usize = r.peak_detail.iter().map(|h| h.vms.len()).sum();
+    if r.vm_list.is_some() {
+        let mut peak = new_table(&["host", "VM", "id", "state", "vCPU", "licensable cores"]);
+        for h in &r.peak_detail {
+            let host = format!(
+                "{}{}",
+                h.name.clone().unwrap_or_else(|| h.address.clone()),
+                if h.carried_forward {
+                    format!(" (carried from run {})", h.snapshot_run)
+                } else {
+                    String::new()
+                }
+            );
+            for v in &h.vms {
+                peak.add_row(vec![
+                    Cell::new(&host),
+                    Cell::new(opt_str(&v.name)),
+                    Cell::new(&v.id),
+                    Cell::new(&v.state),
+                    opt_num(&v.vcpus),
+                    num(v.licensable_cores),
+                ]);
             }
-        );
-        for v in &h.vms {
-            peak.add_row(vec![
-                Cell::new(&host),
-                Cell::new(opt_str(&v.name)),
-                Cell::new(&v.id),
-                Cell::new(&v.state),
-                opt_num(&v.vcpus),
-                num(v.licensable_cores),
-            ]);
         }
+        writeln!(
+            out,
+            "Counted VMs at the sub-capacity peak (run {})\n{peak}\n",
+            t.sub_capacity_peak_run
+        )?;
+    } else {
+        writeln!(
+            out,
+            "Counted VMs at the sub-capacity peak (run {}): {counted} on {} hosts (listed in the json and xlsx formats)\n",
+            t.sub_capacity_peak_run,
+            r.peak_detail.iter().filter(|h| !h.vms.is_empty()).count()
+        )?;
     }
-    writeln!(
-        out,
-        "Counted VMs at the sub-capacity peak (run {})\n{peak}\n",
-        t.sub_capacity_peak_run
-    )?;
 
     let mut days = new_table(&[
         "date (UTC)",
@@ -310,8 +322,16 @@ pub fn history(r: &crate::report::HistoryReport, out: &mut dyn Write) -> Result<
     ]);
     let mut events = new_table(&["run", "at (UTC)", "VM", "event", "host", "before", "after"]);
     let mut all_events = Vec::new();
+    // For the whole estate, VMs that stayed put on one host would bury the
+    // moves: they are counted, not listed (json has them all).
+    let single = r.vms.len() == 1;
+    let mut quiet = 0usize;
     for vm in &r.vms {
         let name = opt_str(&vm.name);
+        if !single && vm.placements.len() <= 1 && vm.events.is_empty() {
+            quiet += 1;
+            continue;
+        }
         for p in &vm.placements {
             placements.add_row(vec![
                 Cell::new(&name),
@@ -343,6 +363,12 @@ pub fn history(r: &crate::report::HistoryReport, out: &mut dyn Write) -> Result<
             Cell::new(opt_str(&e.before)),
             Cell::new(opt_str(&e.after)),
         ]);
+    }
+    if quiet > 0 {
+        writeln!(
+            out,
+            "{quiet} VM(s) stayed on one host with no change (listed in the json format)"
+        )?;
     }
     writeln!(out, "\nPlacements\n{placements}\n\nEvents\n{events}")?;
     Ok(())

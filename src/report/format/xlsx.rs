@@ -431,5 +431,33 @@ pub fn pvu(r: &crate::report::PvuReport) -> Result<Vec<u8>, ReportError> {
             })
             .collect(),
     };
-    workbook(&[summary, hosts, per_day, gaps])
+    let mut peak_vms = Sheet {
+        name: "Peak VMs",
+        header: vec![
+            "host address",
+            "host name",
+            "carried forward",
+            "VM",
+            "id",
+            "state",
+            "vcpus",
+            "licensable cores",
+        ],
+        rows: Vec::new(),
+    };
+    for h in &r.peak_detail {
+        for v in &h.vms {
+            peak_vms.rows.push(vec![
+                XCell::s(&h.address),
+                XCell::os(&h.name),
+                XCell::Bool(h.carried_forward),
+                XCell::os(&v.name),
+                XCell::s(&v.id),
+                XCell::s(&v.state),
+                XCell::oi(v.vcpus),
+                XCell::Int(v.licensable_cores),
+            ]);
+        }
+    }
+    workbook(&[summary, hosts, per_day, peak_vms, gaps])
 }

@@ -12,7 +12,7 @@ pub mod vm_filter;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 use sqlx::SqlitePool;
 
@@ -245,7 +245,8 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
             "max staleness must not be negative".into(),
         ));
     }
-    let to = opts.to.unwrap_or_else(Utc::now);
+    // Whole seconds: the period is printed, and nanoseconds only add noise.
+    let to = opts.to.unwrap_or_else(|| Utc::now().trunc_subsecs(0));
     let from = opts
         .from
         .unwrap_or_else(|| to - Duration::days(DEFAULT_PERIOD_DAYS));
