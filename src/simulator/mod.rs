@@ -15,6 +15,8 @@ mod ntlm;
 mod runner;
 mod server;
 mod soap;
+#[cfg(test)]
+mod wire_tests;
 mod wql;
 
 pub use error::SimError;

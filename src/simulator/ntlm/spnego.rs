@@ -197,3 +197,16 @@ mod tests {
         }
     }
 }
+
+/// The mechListMIC of a negTokenResp (test helper for the wire tests).
+#[cfg(test)]
+pub fn parse_mic_for_tests(token: &[u8]) -> Vec<u8> {
+    let (outer, _) = read_tlv(token).unwrap();
+    let (seq, _) = read_tlv(outer.content).unwrap();
+    fields(seq.content)
+        .unwrap()
+        .into_iter()
+        .find(|(t, _)| *t == 0xa3)
+        .map(|(_, v)| octets(v).unwrap().to_vec())
+        .unwrap()
+}

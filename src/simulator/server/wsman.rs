@@ -173,7 +173,7 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
     let rel = req.message_id.as_deref();
     if !req.optimize {
         let id = contexts.insert(Cursor { items, pos: 0 });
-        return Ok(response::enumerate(rel, &[], Some(&id)));
+        return Ok(response::enumerate(rel, None, Some(&id)));
     }
     let n = page_len(ctx, req).min(items.len());
     let page = items.get(..n).unwrap_or_default();
@@ -182,9 +182,9 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
             items: Arc::clone(&items),
             pos: n,
         });
-        Ok(response::enumerate(rel, page, Some(&id)))
+        Ok(response::enumerate(rel, Some(page), Some(&id)))
     } else {
-        Ok(response::enumerate(rel, page, None))
+        Ok(response::enumerate(rel, Some(page), None))
     }
 }
 

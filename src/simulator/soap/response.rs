@@ -61,20 +61,25 @@ fn items(out: &mut String, prefix: &str, items: &[std::sync::Arc<str>]) {
 }
 
 /// `context` = `None` when this page ends the sequence.
+/// `context` = `None` when this page ends the sequence; `page` = `None`
+/// without OptimizeEnumeration (the items then come only by Pull).
 pub fn enumerate(
     relates_to: Option<&str>,
-    page: &[std::sync::Arc<str>],
+    page: Option<&[std::sync::Arc<str>]>,
     context: Option<&str>,
 ) -> String {
-    let mut body = String::with_capacity(page.iter().map(|s| s.len()).sum::<usize>() + 256);
+    let size: usize = page.unwrap_or_default().iter().map(|s| s.len()).sum();
+    let mut body = String::with_capacity(size + 256);
     body.push_str("<n:EnumerateResponse><n:EnumerationContext>");
     if let Some(c) = context {
         body.push_str(c);
     }
     body.push_str("</n:EnumerationContext>");
-    items(&mut body, "w", page);
-    if context.is_none() {
-        body.push_str("<w:EndOfSequence/>");
+    if let Some(page) = page {
+        items(&mut body, "w", page);
+        if context.is_none() {
+            body.push_str("<w:EndOfSequence/>");
+        }
     }
     body.push_str("</n:EnumerateResponse>");
     envelope(
@@ -273,7 +278,7 @@ mod tests {
     #[test]
     fn enumerate_response_has_empty_context_and_end_of_sequence_when_done() {
         let page: Vec<std::sync::Arc<str>> = vec!["<w:XmlFragment/>".into()];
-        let x = enumerate(Some("uuid:REQ"), &page, None);
+        let x = enumerate(Some("uuid:REQ"), Some(&page), None);
         assert!(x.contains("<a:RelatesTo>uuid:REQ</a:RelatesTo>"));
         assert!(x.contains("<n:EnumerationContext></n:EnumerationContext><w:Items><w:XmlFragment/></w:Items><w:EndOfSequence/>"));
         let x = pull(None, &page, Some("uuid:C"));
