@@ -240,21 +240,10 @@ async fn host_faults_become_failures_or_warnings_as_specified() {
     assert_eq!(edge.kind(), ErrorKind::Namespace, "{edge}");
     assert!(edge.to_string().contains("Hyper-V"), "{edge}");
 
-    // A stopped vmms makes the Hyper-V provider fail: the host fails, and
-    // not as a transport problem.
-    match collect(&sim, "HV-SPARE").await {
-        Ok(s) => assert!(
-            s.warnings.iter().any(|w| w.contains("vmms")),
-            "{:?}",
-            s.warnings
-        ),
-        Err(e) => assert!(
-            !matches!(
-                e.kind(),
-                ErrorKind::Unreachable | ErrorKind::Auth | ErrorKind::Tls
-            ),
-            "{e}"
-        ),
-    }
+    // A stopped vmms makes the Hyper-V provider fail: the host fails as
+    // "namespace", naming the service.
+    let spare = collect(&sim, "HV-SPARE").await.unwrap_err();
+    assert_eq!(spare.kind(), ErrorKind::Namespace, "{spare}");
+    assert!(spare.to_string().contains("vmms"), "{spare}");
     sim.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! Runs the fixed queries against one host, with the fallbacks older and
 //! partial hosts need, then builds the snapshot.
 
+use crate::inventory::classes::Win32Service;
 use crate::inventory::error::CollectError;
 use crate::inventory::fault::{FaultClass, classify};
 use crate::inventory::model::HostSnapshot;
@@ -94,7 +95,17 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
         }
     };
 
-    let hyperv = hyperv(r).await?;
+    let hyperv = match hyperv(r).await {
+        // A stopped vmms makes the Hyper-V provider fail; say so rather
+        // than pass on a provider fault code.
+        Err(CollectError::Query { source, .. })
+            if classify(&source) != FaultClass::AccessDenied
+                && let Some(state) = vmms_stopped(vmms.as_deref()) =>
+        {
+            return Err(CollectError::VmmsNotRunning { state, source });
+        }
+        other => other?,
+    };
     let cluster = cluster(r, &mut warnings).await;
 
     Ok(QueryResults {
@@ -108,6 +119,12 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
         cluster,
         warnings,
     })
+}
+
+/// The vmms service's state when it was found and is not running.
+fn vmms_stopped(rows: Option<&[Instance]>) -> Option<String> {
+    let svc = Win32Service::from_instance(rows?.first()?).ok()?;
+    (!svc.is_running()).then(|| svc.state.unwrap_or_else(|| "unknown".into()))
 }
 
 async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> {
@@ -383,6 +400,25 @@ mod tests {
         assert!(s.cluster.is_none());
         assert_eq!(s.warnings.len(), 1);
         assert!(s.warnings[0].starts_with("cluster namespace: "));
+    }
+
+    #[tokio::test]
+    async fn stopped_vmms_with_failing_provider_fails_as_namespace_naming_vmms() {
+        let mut f = base()
+            .with(
+                &queries::VMMS_SERVICE,
+                Ok(vec![inst(
+                    "Win32_Service",
+                    &[("Name", Some("vmms")), ("State", Some("Stopped"))],
+                )]),
+            )
+            .with(&queries::V2_COMPUTER_SYSTEM, Err(wmi_fault(0x8004_1013)));
+        let e = collect_with(&mut f).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Namespace);
+        assert!(
+            e.to_string().contains("vmms") && e.to_string().contains("Stopped"),
+            "{e}"
+        );
     }
 
     #[tokio::test]

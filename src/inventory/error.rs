@@ -29,6 +29,15 @@ pub enum CollectError {
         "not a Hyper-V host: neither root/virtualization/v2 nor root/virtualization exists (is the Hyper-V role installed?)"
     )]
     NotHyperV,
+    /// The Hyper-V provider failed while the service behind it is stopped.
+    #[error(
+        "the Hyper-V Virtual Machine Management service (vmms) is {state}, so Hyper-V data cannot be read"
+    )]
+    VmmsNotRunning {
+        state: String,
+        #[source]
+        source: Box<WsmanError>,
+    },
     #[error(transparent)]
     BadValue(#[from] BadValue),
     /// The host answered, but not with what every Windows host has.
@@ -44,7 +53,7 @@ impl HasKind for CollectError {
                 FaultClass::InvalidNamespace | FaultClass::InvalidClass => ErrorKind::Namespace,
                 FaultClass::InvalidQuery | FaultClass::Other => source.kind(),
             },
-            CollectError::NotHyperV => ErrorKind::Namespace,
+            CollectError::NotHyperV | CollectError::VmmsNotRunning { .. } => ErrorKind::Namespace,
             CollectError::BadValue(_) | CollectError::Missing(_) => ErrorKind::Protocol,
         }
     }
