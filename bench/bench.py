@@ -356,6 +356,54 @@ def run_peer(args, sim: Simulator, env: dict, threads: int) -> Measure:
     return m
 
 
+# Where hvinv's CPU goes: inclusive shares of these functions (substring of
+# the symbol) in a call-graph profile, one line per layer.
+PROFILE_POINTS = [
+    ("transport: HTTP exchange, unseal included", "hvinv::transport::Connection::attempt"),
+    ("transport: NTLM unseal (RC4 + HMAC-MD5)", "hvinv::transport::negotiate::Established::unseal"),
+    ("transport: hyper connection task", "hvinv::transport::http::HttpConn::handshake"),
+    ("wsman: reply parsing (XML -> CIM instances)", "hvinv::wsman::reply::interpret"),
+    ("inventory: snapshot from instances", "hvinv::inventory::snapshot::build_snapshot"),
+    ("store: record_host (runtime side)", "hvinv::store::Store>::record_host"),
+    ("malloc (all callers)", "_int_malloc"),
+]
+
+
+def profile_hvinv(args, sim: Simulator, env: dict, workdir: Path) -> dict:
+    """One more first run under `perf record` (its own figures are not used:
+    sampling slows it); returns the share of CPU per layer and per thread."""
+    data = workdir / "perf.data"
+    db = workdir / "profile.db"
+    argv = [
+        "perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", str(data), "--",
+        str(args.binary), "collect", "--config", str(sim.config), "--db", str(db), "--json", "--no-progress",
+    ]  # fmt: skip
+    m = run_measured("hvinv under perf", argv, env, args.timeout_secs, sim.pid)
+    if m.exit_code != 0 or not data.exists():
+        return {"error": f"perf record failed ({m.exit_code}): {m.stderr_tail[-300:]}"}
+
+    def report_lines(*sort: str) -> list[str]:
+        cmd = ["perf", "report", "-i", str(data), "--stdio", "-g", "none", *sort]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout_secs)
+        return [line for line in r.stdout.splitlines() if line.strip() and not line.startswith("#")]
+
+    layers: dict[str, float] = {}
+    for line in report_lines("--children", "--sort", "symbol"):
+        parts = line.split()
+        if len(parts) < 3 or not parts[0].endswith("%"):
+            continue
+        for name, needle in PROFILE_POINTS:
+            if needle in line and name not in layers:
+                layers[name] = float(parts[0].rstrip("%"))
+    layers = {name: layers[name] for name, _ in PROFILE_POINTS if name in layers}
+    threads: dict[str, float] = {}
+    for line in report_lines("--no-children", "--sort", "comm"):
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].endswith("%"):
+            threads[" ".join(parts[1:])] = float(parts[0].rstrip("%"))
+    return {"layers": layers, "threads": threads}
+
+
 def json_of(text: str) -> dict:
     """The JSON object a tool printed on stdout (pretty or one line)."""
     start = text.find("{")
@@ -379,7 +427,9 @@ def fmt_bytes(n: int | None) -> str:
     return f"{n / 1e6:.2f} MB" if abs(n) >= 1e5 else f"{n} B"
 
 
-def report(args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_line: str, info: dict) -> dict:
+def report(
+    args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_line: str, info: dict, profile: dict
+) -> dict:
     first = runs[0]
     cols = runs + peers
     expected_vms = args.hosts * args.vms_per_host
@@ -474,6 +524,15 @@ def report(args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_li
         target = "   (target >= 20)" if t == "64" else ""
         print(f"  pypsrp@{t} wall / hvinv wall      {speed:.1f}x{target}{note}")
         print(f"  pypsrp@{t} CPU / hvinv CPU        {cpu:.1f}x{note}")
+    if profile:
+        print()
+        print("where hvinv's CPU goes (perf, inclusive share of the collector's samples):")
+        for name, share in profile.get("layers", {}).items():
+            print(f"  {share:5.1f} %  {name}")
+        for name, share in profile.get("threads", {}).items():
+            print(f"  {share:5.1f} %  thread {name}")
+        if "error" in profile:
+            print(f"  {profile['error']}")
     problems = []
     for m in cols:
         if m.exit_code != 0 or m.timed_out:
@@ -502,6 +561,7 @@ def report(args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_li
             {k: v for k, v in asdict(m).items() if k not in ("stdout",)} | {"cpu_secs": m.cpu_secs} for m in cols
         ],
         "ratios": ratios,
+        "profile": profile,
         "simulator": sim_line,
         "problems": problems,
     }
@@ -523,6 +583,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--peer-python", default=str(ROOT / ".venv" / "bin" / "python"))
     ap.add_argument("--timeout-secs", type=float, default=1200, help="the most one measured run may take")
     ap.add_argument("--json-out", type=Path)
+    ap.add_argument("--profile", action="store_true", help="one more hvinv run under perf: CPU share per layer")
     args = ap.parse_args()
     if not args.binary.is_file():
         die(f"{args.binary} is missing: run `cargo build --release` first")
@@ -565,9 +626,13 @@ def main() -> int:
             for t in args.peer_threads:
                 print(f"bench: pypsrp peer, {t} threads ...", file=sys.stderr, flush=True)
                 peers.append(run_peer(args, sim, env, t))
+            profile = {}
+            if args.profile:
+                print("bench: hvinv under perf ...", file=sys.stderr, flush=True)
+                profile = profile_hvinv(args, sim, env, workdir)
         finally:
             sim_line = sim.stop()
-        result = report(args, floor, runs, peers, sim_line, info)
+        result = report(args, floor, runs, peers, sim_line, info, profile)
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if result["problems"] else 0
