@@ -59,27 +59,29 @@ fn collect(config: &Path, db: &Path, password: &str, extra: &[&str]) -> Child {
         .expect("hvinv starts")
 }
 
-fn wait(mut child: Child, limit: Duration) -> (i32, String, String) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            let code = status.code().unwrap_or(-1);
-            return (
-                code,
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
+/// Waits for the child while draining its pipes (a chatty `-vv` run would
+/// otherwise fill them and block); kills it past `limit`.
+fn wait(child: Child, limit: Duration) -> (i32, String, String) {
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(Ok(out)) => (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ),
+        Ok(Err(e)) => panic!("waiting for hvinv: {e}"),
+        Err(_) => {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
             panic!("hvinv did not finish within {limit:?}");
         }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
-async fn sql_rows(db: &Path, sql: &str) -> Vec<(String, i64)> {
+async fn sql_rows(db: &Path, sql: &'static str) -> Vec<(String, i64)> {
     use sqlx::Row;
     use sqlx::sqlite::SqliteConnectOptions;
     let opts = SqliteConnectOptions::new().filename(db).read_only(true);
