@@ -77,6 +77,7 @@ impl ClassDef {
 
 /// Why a select fails, as the WMI provider would say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // named as WMI names them
 pub enum QueryFault {
     /// 0x8004100E.
     InvalidNamespace,

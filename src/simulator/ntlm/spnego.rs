@@ -150,6 +150,19 @@ pub fn response(state: u8, first: bool, token: Option<&[u8]>, mic: Option<&[u8]>
     der(0xa1, &der(0x30, &seq))
 }
 
+/// The mechListMIC of a negTokenResp (test helper for the wire tests).
+#[cfg(test)]
+pub fn parse_mic_for_tests(token: &[u8]) -> Vec<u8> {
+    let (outer, _) = read_tlv(token).unwrap();
+    let (seq, _) = read_tlv(outer.content).unwrap();
+    fields(seq.content)
+        .unwrap()
+        .into_iter()
+        .find(|(t, _)| *t == 0xa3)
+        .map(|(_, v)| octets(v).unwrap().to_vec())
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,17 +209,4 @@ mod tests {
             assert!(parse(t).is_err());
         }
     }
-}
-
-/// The mechListMIC of a negTokenResp (test helper for the wire tests).
-#[cfg(test)]
-pub fn parse_mic_for_tests(token: &[u8]) -> Vec<u8> {
-    let (outer, _) = read_tlv(token).unwrap();
-    let (seq, _) = read_tlv(outer.content).unwrap();
-    fields(seq.content)
-        .unwrap()
-        .into_iter()
-        .find(|(t, _)| *t == 0xa3)
-        .map(|(_, v)| octets(v).unwrap().to_vec())
-        .unwrap()
 }
