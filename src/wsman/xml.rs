@@ -143,7 +143,9 @@ impl<'i> XmlReader<'i> {
         ns: Ns,
         local: &str,
     ) -> Result<Option<String>, ParseError> {
-        for a in e.attributes() {
+        // Without the duplicate check, which is quadratic in the attribute
+        // count; the first match wins.
+        for a in e.attributes().with_checks(false) {
             let a = a.map_err(|err| self.xml_err(err))?;
             let (res, name) = self.r.resolver().resolve_attribute(a.key);
             let a_ns = match res {
