@@ -139,9 +139,10 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
     println!();
     let code = super::report::print_demo_reports(&db_url).await;
     println!();
-    println!(
-        "Database: {db_url}. Try: hvinv report topology --db {db_url} --format json | hvinv report pvu --db {db_url} | hvinv report history --db {db_url}"
-    );
+    println!("Database: {db_url}. Next:");
+    println!("  hvinv report topology --db {db_url} --format json");
+    println!("  hvinv report pvu --db {db_url} --format xlsx --output pvu.xlsx");
+    println!("  hvinv report history --db {db_url}");
     if code != Exit::Ok {
         return code;
     }

@@ -141,9 +141,12 @@ pub async fn print_demo_reports(db: &str) -> Exit {
         let topo = report::topology::build(&pool, None).await?;
         let pvu = report::pvu::build(&pool, report::pvu::PvuOptions::default()).await?;
         pool.close().await;
+        let mut text = Vec::new();
+        report::render(&topo, Format::Table, &mut text)?;
+        let text = shorten_vm_section(&String::from_utf8_lossy(&text), db);
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
-        report::render(&topo, Format::Table, &mut out)?;
+        out.write_all(text.as_bytes())?;
         writeln!(out)?;
         report::render(&pvu, Format::Table, &mut out)?;
         Ok::<(), ReportError>(())
@@ -156,4 +159,42 @@ pub async fn print_demo_reports(db: &str) -> Exit {
             exit_for(&e)
         }
     }
+}
+
+/// The demo's host with hundreds of VMs would drown the screen: keep the
+/// first rows of the VM table and say how to see them all.
+fn shorten_vm_section(text: &str, db: &str) -> String {
+    const KEEP: usize = 30;
+    let mut out = String::with_capacity(text.len().min(64 * 1024));
+    let mut in_vms = false;
+    let mut rows = 0usize;
+    let mut hidden = 0usize;
+    for line in text.lines() {
+        if line.starts_with("VMs (") {
+            in_vms = true;
+        } else if in_vms && line.trim().is_empty() {
+            if hidden > 0 {
+                out.push_str(&format!(
+                    "… {hidden} more VMs: hvinv report topology --db {db}\n"
+                ));
+            }
+            in_vms = false;
+        }
+        if in_vms && line.starts_with('|') {
+            rows += 1;
+            // Two header lines, then data rows.
+            if rows > KEEP + 2 {
+                hidden += 1;
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if in_vms && hidden > 0 {
+        out.push_str(&format!(
+            "… {hidden} more VMs: hvinv report topology --db {db}\n"
+        ));
+    }
+    out
 }
