@@ -118,8 +118,8 @@ impl Connection {
         }
     }
 
-    /// Like `new`, sharing an already built TLS configuration (see
-    /// `tls::client_config`) so many connections pay for it once.
+    /// Like `new`, with a given TLS configuration (see `tls::client_config`).
+    /// `new` already shares one configuration per distinct `TlsOptions`.
     pub fn with_tls_config(
         cfg: Arc<TransportConfig>,
         tls_config: Arc<rustls::ClientConfig>,
@@ -220,8 +220,17 @@ impl Connection {
     }
 
     async fn open(&mut self) -> Result<(), TransportError> {
-        if self.cfg.target.scheme == Scheme::Https && self.tls_config.is_none() {
-            self.tls_config = Some(tls::client_config(&self.cfg.tls)?);
+        if self.cfg.target.scheme == Scheme::Https {
+            if self.cfg.tls.insecure_skip_verify && self.connects == 0 {
+                tracing::warn!(
+                    host = %self.cfg.target.host,
+                    "insecure_skip_verify is set: the host's TLS certificate is NOT verified; anyone \
+                     on the network path can impersonate the host"
+                );
+            }
+            if self.tls_config.is_none() {
+                self.tls_config = Some(tls::shared_client_config(&self.cfg.tls)?);
+            }
         }
         let conn =
             http::HttpConn::connect(&self.cfg, self.tls_config.as_ref(), self.counters.clone())

@@ -16,7 +16,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -43,16 +44,40 @@ fn native_roots() -> &'static RootCertStore {
     })
 }
 
-/// Builds the client configuration for these options. Call once per
-/// `TransportConfig`; the result is cheap to share.
+type CacheKey = (Option<std::path::PathBuf>, Option<String>, bool);
+
+/// `client_config`, built once per distinct set of options in this
+/// process: thousands of hosts usually share one CA file, and each build
+/// copies the system roots and reads the file.
+pub fn shared_client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportError> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<ClientConfig>>>> = OnceLock::new();
+    let key: CacheKey = (
+        opts.ca_file.clone(),
+        opts.thumbprint.clone(),
+        opts.insecure_skip_verify,
+    );
+    let cache = CACHE.get_or_init(Mutex::default);
+    // A poisoned lock only means another thread panicked mid-insert; the
+    // map itself is still consistent.
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return Ok(hit.clone());
+    }
+    let built = client_config(opts)?;
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_insert(built.clone());
+    Ok(built)
+}
+
+/// Builds the client configuration for these options; the result is cheap
+/// to share (see `shared_client_config`).
 pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportError> {
     let provider = provider();
     let algs = provider.signature_verification_algorithms;
     let mode = if opts.insecure_skip_verify {
-        tracing::warn!(
-            "insecure_skip_verify is set: the host's TLS certificate is NOT verified and anyone on the \
-             network path can impersonate it and read the credentials' NTLM exchange"
-        );
+        // `Connection` warns, naming the host, each time it is used.
         Mode::Insecure
     } else if let Some(pin) = &opts.thumbprint {
         Mode::Pinned(Thumbprint::parse(pin).map_err(|e| TransportError::Config(e.to_string()))?)
@@ -293,6 +318,22 @@ mod tests {
             client_config(&opts),
             Err(TransportError::Config(_))
         ));
+    }
+
+    #[test]
+    fn shared_config_is_built_once_per_option_set() {
+        let pinned = TlsOptions {
+            thumbprint: Some("A9993E364706816ABA3E25717850C26C9CD0D89D".into()),
+            ..TlsOptions::default()
+        };
+        let a = shared_client_config(&pinned).unwrap();
+        let b = shared_client_config(&pinned.clone()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        let insecure = TlsOptions {
+            insecure_skip_verify: true,
+            ..TlsOptions::default()
+        };
+        assert!(!Arc::ptr_eq(&a, &shared_client_config(&insecure).unwrap()));
     }
 
     #[test]
