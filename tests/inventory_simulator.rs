@@ -2,7 +2,7 @@
 //! values are computed from the `Estate` definition, never from output.
 
 use hvinv::error::{ErrorKind, HasKind};
-use hvinv::inventory::{HostSnapshot, Replication, VmState, collect_host};
+use hvinv::inventory::{HostSnapshot, QUERIES, Replication, VmState, collect_host};
 use hvinv::simulator::{
     self, DEFAULT_ACCOUNT, DEFAULT_PASSWORD, Estate, HyperVNamespace, SimConfig, SimEndpoint,
     SimHost, Simulator,
@@ -19,6 +19,7 @@ async fn start(estate: Estate) -> Simulator {
     cfg.http_port = 0;
     cfg.https_port = None;
     cfg.threads = 1;
+    cfg.log_requests = true;
     Simulator::start(cfg).await.expect("simulator starts")
 }
 
@@ -188,6 +189,28 @@ async fn every_demo_host_matches_its_estate_definition() {
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", h.name));
         check_host(&estate, h, &s);
+    }
+    // On the wire: only enumerations, each carrying a select from the list.
+    let log = sim.request_log();
+    assert!(!log.is_empty());
+    for r in &log {
+        let verb = r.action.rsplit('/').next().unwrap_or_default();
+        assert!(
+            ["Enumerate", "Pull", "Release"].contains(&verb),
+            "{}",
+            r.action
+        );
+        if verb == "Enumerate" {
+            let wql = r.filter.as_deref().expect("a WQL filter");
+            let uri = r.resource_uri.as_deref().expect("a resource URI");
+            assert!(
+                QUERIES
+                    .iter()
+                    .any(|q| q.wql == wql.trim()
+                        && uri.ends_with(&format!("/wmi/{}/*", q.namespace))),
+                "{uri} {wql}"
+            );
+        }
     }
     // The demo estate must keep exercising the pitfalls this test is for.
     assert!(hosts >= 10, "{hosts} hosts checked");

@@ -215,9 +215,31 @@ pub fn by_id(id: &str) -> Option<&'static Query> {
     QUERIES.iter().find(|q| q.id == id)
 }
 
+/// The query list as a Markdown table (namespace, select, purpose), for
+/// the README's `queries:begin`/`queries:end` block.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| namespace | select | purpose |\n| --- | --- | --- |\n");
+    for q in QUERIES {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} |\n",
+            q.namespace,
+            q.wql,
+            q.purpose.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_table_has_one_row_per_query() {
+        let t = markdown_table();
+        assert_eq!(t.lines().count(), QUERIES.len() + 2);
+        assert!(t.contains("| `root/virtualization` | `SELECT * FROM Msvm_VirtualSystemSettingData WHERE SettingType=3` |"));
+    }
 
     #[test]
     fn every_query_is_a_select_and_nothing_else() {
