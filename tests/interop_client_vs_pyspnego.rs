@@ -337,6 +337,35 @@ async fn https_with_channel_binding_is_accepted_by_pyspnego() {
 }
 
 #[tokio::test]
+async fn channel_binding_uses_sha384_for_a_sha384_signed_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, cert, key) = support::make_tls_files_signed_with(
+        dir.path(),
+        &["localhost"],
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+    );
+    let acct = account();
+    let server = PeerServer::start(
+        &acct,
+        &[
+            "--tls-cert",
+            cert.to_str().expect("utf-8 path"),
+            "--tls-key",
+            key.to_str().expect("utf-8 path"),
+            "--require-cbt",
+        ],
+    );
+    let mut c = client(config(server.port, &acct, &acct.password, Some(ca)));
+    let got = select(&mut c, SELECT_OS)
+        .await
+        .expect("enumerate over HTTPS (P-384 CA)");
+    assert_eq!(got.len(), 5);
+    let stats = server.finish();
+    assert_eq!(count(&stats, "auth_ok"), 1, "{stats}");
+    assert_eq!(count(&stats, "cbt_checked"), 1, "{stats}");
+}
+
+#[tokio::test]
 async fn https_peer_signed_by_an_unknown_ca_is_a_tls_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_, cert, key) = support::make_tls_files(dir.path(), &["localhost"]);

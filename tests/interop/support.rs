@@ -200,11 +200,21 @@ fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String
 /// A CA and a leaf certificate for `names` (DNS names or IP literals),
 /// written as PEM files in `dir`: `(ca.pem, leaf.pem, leaf.key)`.
 pub fn make_tls_files(dir: &Path, names: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    make_tls_files_signed_with(dir, names, &rcgen::PKCS_ECDSA_P256_SHA256)
+}
+
+/// Same, with the CA key (and so the leaf's signature) of `alg`: the
+/// channel-binding hash follows the signature's hash (RFC 5929 4.1).
+pub fn make_tls_files_signed_with(
+    dir: &Path,
+    names: &[&str],
+    alg: &'static rcgen::SignatureAlgorithm,
+) -> (PathBuf, PathBuf, PathBuf) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };
 
-    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_key = KeyPair::generate_for(alg).expect("CA key");
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params
         .distinguished_name
