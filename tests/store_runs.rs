@@ -407,3 +407,24 @@ async fn nothing_secret_shaped_is_stored_and_warnings_are_json() {
         }
     }
 }
+
+#[tokio::test]
+async fn snapshot_without_any_identity_is_recorded_as_a_protocol_failure() {
+    let (_d, store) = temp_store().await;
+    let mut h = host(1, 2);
+    h.identity.uuid = None;
+    h.identity.serial = None;
+    h.name = None;
+    let r = store.begin_run(1).await.unwrap();
+    assert_eq!(store.record_host(r, "odd", &ok(h)).await.unwrap(), None);
+    let (status, kind): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error_kind FROM host_outcomes")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (status.as_str(), kind.as_deref()),
+        ("failed", Some("protocol"))
+    );
+    assert_eq!(count(&store, "vm_facts").await, 0);
+}

@@ -48,6 +48,25 @@ impl Store {
         address: &str,
         outcome: &HostOutcome,
     ) -> Result<Option<HostId>, StoreError> {
+        // A snapshot with nothing to key the host on cannot hold facts; it is
+        // recorded as a failure rather than aborting the run.
+        let unidentified;
+        let outcome = match outcome {
+            HostOutcome::Ok {
+                snapshot,
+                duration,
+                round_trips,
+            } if snapshot.identity.key(snapshot.name.as_deref()).is_none() => {
+                unidentified = HostOutcome::Failed {
+                    kind: ErrorKind::Protocol,
+                    message: "the host reported no UUID, serial number or computer name".into(),
+                    duration: *duration,
+                    round_trips: *round_trips,
+                };
+                &unidentified
+            }
+            other => other,
+        };
         let mut tx = self.pool.begin().await?;
         let (host, status, kind, message, warnings, duration, trips) = match outcome {
             HostOutcome::Ok {
