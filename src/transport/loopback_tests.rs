@@ -511,6 +511,51 @@ async fn peer_hanging_up_before_replying_is_retried_once_then_unreachable() {
 }
 
 #[tokio::test]
+async fn drop_right_after_authenticate_is_not_replayed() {
+    // Answers the NEGOTIATE leg with a real challenge, then hangs up on
+    // the AUTHENTICATE leg: replaying it could count a second logon.
+    let authenticates = Arc::new(AtomicUsize::new(0));
+    let seen = authenticates.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let st = Arc::new(Mutex::new(ConnState::new()));
+                let svc = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    let st = st.clone();
+                    let seen = seen.clone();
+                    async move {
+                        let token = req
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.strip_prefix("Negotiate "))
+                            .and_then(|t| B64.decode(t).ok())
+                            .unwrap_or_default();
+                        if token.get(8) == Some(&3) {
+                            seen.fetch_add(1, Ordering::Relaxed);
+                            // An error from the service makes hyper drop the socket.
+                            return Err("hang up");
+                        }
+                        let challenge = st.lock().unwrap().step(&token).unwrap();
+                        Ok(unauthorized(&Peer::default(), Some(&challenge)))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(sock), svc)
+                    .await;
+            });
+        }
+    });
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    let err = conn.send(Bytes::from_static(b"<x/>")).await.unwrap_err();
+    assert!(matches!(err, TransportError::Unreachable { .. }), "{err}");
+    assert_eq!(authenticates.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
 async fn refused_connection_is_unreachable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

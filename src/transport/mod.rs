@@ -297,7 +297,15 @@ impl Connection {
         // Leg 3: AUTHENTICATE with the first request, sealed with the new keys.
         let body = self.wrap(&mut established, soap)?;
         let req = self.request(body.0, body.1, Some(&auth_token))?;
-        let reply = self.exchange(req).await?;
+        // Not replayed if the socket drops now: the host may have counted
+        // the logon, and a wrong password must cost one attempt, not two.
+        let reply = self.exchange(req).await.map_err(|e| match e {
+            Failure::Dropped(why) => Failure::Fatal(TransportError::Unreachable {
+                addr: self.addr(),
+                reason: format!("{why} (after the AUTHENTICATE message; not retried)"),
+            }),
+            fatal => fatal,
+        })?;
         if reply.status == 401 {
             return Err(TransportError::Auth(format!(
                 "the host refused {}: wrong user name or password, or the account may not use WinRM \
