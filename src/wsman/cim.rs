@@ -213,6 +213,11 @@ fn read_value(r: &mut XmlReader<'_>, e: &BytesStart<'_>) -> Result<Value, ParseE
                 (Ns::Cim | Ns::None, "Interval") => {
                     special = Some(Value::Interval(r.text()?.trim().to_string()))
                 }
+                // The other cimDateTime choices (DSP0230): only when qualified,
+                // since `Date`/`Time` are also plausible embedded property names.
+                (Ns::Cim, "Date" | "Time" | "CIM_DateTime") => {
+                    special = Some(Value::Datetime(r.text()?.trim().to_string()))
+                }
                 (Ns::Addressing, "Address") => {
                     reference.get_or_insert_with(Reference::default).address =
                         Some(r.text()?.trim().to_string());

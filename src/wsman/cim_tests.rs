@@ -62,6 +62,19 @@ fn select_star_instance_has_class_namespace_and_typed_values() {
 }
 
 #[test]
+fn other_cim_datetime_forms_are_datetimes_only_when_qualified() {
+    let xml = r#"<p:C xmlns:p="urn:c" xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common"><p:D><cim:Date>2026-11-23Z</cim:Date></p:D><p:T><cim:Time>10:00:00Z</cim:Time></p:T><p:R><cim:CIM_DateTime>20261123100000.000000+000</cim:CIM_DateTime></p:R><p:E><Time>5</Time></p:E></p:C>"#;
+    let inst = parse_instance(xml).unwrap();
+    assert_eq!(inst.get("D"), Some(&Value::Datetime("2026-11-23Z".into())));
+    assert_eq!(inst.get("T"), Some(&Value::Datetime("10:00:00Z".into())));
+    assert_eq!(
+        inst.get("R"),
+        Some(&Value::Datetime("20261123100000.000000+000".into()))
+    );
+    assert_eq!(inst.embedded("E").and_then(|e| e.text("Time")), Some("5"));
+}
+
+#[test]
 fn repeated_elements_become_an_array_in_document_order() {
     let os = one(SELECT_STAR);
     assert_eq!(
