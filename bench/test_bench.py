@@ -10,27 +10,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench  # noqa: E402
+import floor  # noqa: E402
+import measure  # noqa: E402
+import simulator  # noqa: E402
 
 
 class FloorTest(unittest.TestCase):
     def test_eight_hosts_half_clustered_need_13_trips_on_average(self):
         # Cluster node: 1 NTLM leg + 6 cimv2 + 4 v2 + 3 cluster = 14;
         # standalone: 1 + 6 + 4 + 1 (invalid namespace) = 12.
-        f = bench.round_trip_floor(hosts=8, vms=20, latency_ms=20, concurrency=4)
+        f = floor.round_trip_floor(hosts=8, vms=20, latency_ms=20, concurrency=4)
         self.assertEqual(f.trips_per_host, 13)
         self.assertEqual(f.waves, 2)
         self.assertAlmostEqual(f.secs, 13 * 0.020 * 2)
 
     def test_cluster_vm_resources_over_one_page_cost_a_pull(self):
         # 4 nodes x 30 VMs = 120 cluster resources: two pages of 100.
-        f = bench.round_trip_floor(hosts=8, vms=30, latency_ms=10, concurrency=8)
+        f = floor.round_trip_floor(hosts=8, vms=30, latency_ms=10, concurrency=8)
         self.assertEqual(f.extra_pages_per_host, 0.5)
         self.assertEqual(f.trips_per_host, 13.5)
 
     def test_a_partial_last_group_has_a_smaller_cluster(self):
         # Hosts 0 and 1 form a 2-node cluster: 2 x 60 = 120 resources, 2 pages each.
-        f = bench.round_trip_floor(hosts=2, vms=60, latency_ms=10, concurrency=8)
+        f = floor.round_trip_floor(hosts=2, vms=60, latency_ms=10, concurrency=8)
         self.assertEqual(f.extra_pages_per_host, 1)
         self.assertEqual(f.waves, 1)
 
@@ -43,25 +45,25 @@ class ConfigTest(unittest.TestCase):
                 "# export HVINV_SIM_PASSWORD='pa ss'\n\n[defaults]\nusername = 'A\\b'\nconcurrency = 64\n\n"
                 '[[host]]\naddress = "127.0.20.1"\nport = 5985\n'
             )
-            bench.set_concurrency(p, 256)
-            defaults, hosts = bench.hosts_of(p)
+            simulator.set_concurrency(p, 256)
+            defaults, hosts = simulator.hosts_of(p)
             self.assertEqual(defaults["concurrency"], 256)
             self.assertEqual(hosts, [("127.0.20.1", 5985)])
-            self.assertEqual(bench.sim_password(p), "pa ss")
+            self.assertEqual(simulator.sim_password(p), "pa ss")
 
 
 class MeasureTest(unittest.TestCase):
     def test_child_memory_and_cpu_are_the_childs_own(self):
         # The child holds 150 MB and spins for 0.3 s; the harness holds neither.
         code = "import time\nb = bytearray(150_000_000)\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
-        m = bench.run_measured("child", [sys.executable, "-c", code], dict(os.environ), 30, os.getpid())
+        m = measure.run_measured("child", [sys.executable, "-c", code], dict(os.environ), 30, os.getpid())
         self.assertEqual(m.exit_code, 0)
         self.assertGreaterEqual(m.peak_rss_bytes, 150_000_000)
         self.assertGreaterEqual(m.cpu_secs, 0.28)
         self.assertFalse(m.timed_out)
 
     def test_a_child_over_its_time_is_killed(self):
-        m = bench.run_measured("child", [sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), 0.5, os.getpid())
+        m = measure.run_measured("child", [sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), 0.5, os.getpid())
         self.assertTrue(m.timed_out)
         self.assertLess(m.wall_secs, 10)
 
