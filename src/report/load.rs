@@ -289,11 +289,16 @@ pub async fn vm_facts_overlapping(
                f.replication, f.generation, f.clustered \
                FROM vm_facts f JOIN vms v ON v.id = f.vm_id \
                WHERE f.first_run_id <= ? AND f.last_run_id >= ? ORDER BY v.guid, f.first_run_id";
-    Ok(sqlx::query_as(sql)
+    let mut rows: Vec<VmFacts> = sqlx::query_as(sql)
         .bind(hi)
         .bind(lo)
         .fetch_all(pool)
-        .await?)
+        .await?;
+    // Normalised once here so per-run comparisons need no allocation.
+    for r in &mut rows {
+        r.guid = super::topology::norm_guid(&r.guid);
+    }
+    Ok(rows)
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -133,8 +133,8 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
         time::format(&r.period.from),
         time::format(&r.period.to)
     )?;
-    let ids: Vec<String> = r.runs.iter().map(|x| x.id.to_string()).collect();
-    writeln!(out, "Runs used ({}): {}", r.runs.len(), ids.join(", "))?;
+    let ids: Vec<i64> = r.runs.iter().map(|x| x.id).collect();
+    writeln!(out, "Runs used ({}): {}", r.runs.len(), id_ranges(&ids))?;
     writeln!(out, "Counted VM states: {}", r.counted_states.join(", "))?;
     writeln!(
         out,
@@ -372,4 +372,36 @@ pub fn history(r: &crate::report::HistoryReport, out: &mut dyn Write) -> Result<
     }
     writeln!(out, "\nPlacements\n{placements}\n\nEvents\n{events}")?;
     Ok(())
+}
+
+/// "1-3, 7, 9-12" for sorted ids: a quarter of half-hourly runs stays one line.
+pub(crate) fn id_ranges(ids: &[i64]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while let Some(&start) = ids.get(i) {
+        let mut end = start;
+        while ids.get(i + 1) == Some(&(end + 1)) {
+            end += 1;
+            i += 1;
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_ranges_collapse_consecutive_runs() {
+        assert_eq!(id_ranges(&[1, 2, 3, 7, 9, 10, 11, 12]), "1-3, 7, 9-12");
+        assert_eq!(id_ranges(&[5]), "5");
+        assert_eq!(id_ranges(&[]), "");
+    }
 }

@@ -217,9 +217,16 @@ pub struct GapLine {
 /// What one host contributed to one run, kept for tracing.
 struct HostRun<'a> {
     host: &'a snapshot::HostAtRun<'a>,
-    rate: Rate,
     figures: HostFigures,
-    vcpus_unknown: Vec<String>,
+}
+
+/// A host's counts over the period, gathered in the same pass.
+#[derive(Default)]
+struct HostAgg<'a> {
+    runs_counted: usize,
+    runs_carried_forward: usize,
+    vcpus_unknown: BTreeSet<&'a str>,
+    dropped: BTreeSet<&'a str>,
 }
 
 pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, ReportError> {
@@ -327,8 +334,8 @@ fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> b
 }
 
 /// Prices every host of every run and assembles the report (no I/O).
-fn compute(
-    snaps: &[RunSnapshot<'_>],
+fn compute<'a>(
+    snaps: &'a [RunSnapshot<'a>],
     table: &PvuTable,
     filter: Option<&VmFilter>,
     opts: &PvuOptions,
@@ -336,7 +343,24 @@ fn compute(
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
     let mut per_run: Vec<RunFigures<i64>> = Vec::new();
-    let mut traces: HashMap<(i64, i64), HostRun<'_>> = HashMap::new();
+    let mut traces: HashMap<(i64, i64), HostRun<'a>> = HashMap::new();
+    let mut aggs: BTreeMap<i64, HostAgg<'a>> = BTreeMap::new();
+    // Rates per host-facts row and counted-ness per VM-facts row are fixed
+    // for the period: computed once, not once per run.
+    let mut rates: HashMap<i64, Rate> = HashMap::new();
+    for snap in snaps {
+        for h in &snap.hosts {
+            let f = h.facts;
+            rates.entry(f.id).or_insert_with(|| {
+                table.rate(
+                    f.processor_vendor.as_deref(),
+                    f.processor_model.as_deref(),
+                    f.sockets,
+                )
+            });
+        }
+    }
+    let mut counted_rows: HashMap<i64, bool> = HashMap::new();
     let mut gaps: BTreeMap<Gap, Vec<i64>> = BTreeMap::new();
     let mut runs = Vec::new();
 
@@ -352,31 +376,30 @@ fn compute(
                 .push(snap.run.id);
                 continue;
             };
-            let rate = table.rate(
-                f.processor_vendor.as_deref(),
-                f.processor_model.as_deref(),
-                f.sockets,
-            );
+            let Some(pvu_per_core) = rates.get(&f.id).map(|r| r.pvu_per_core) else {
+                continue;
+            };
+            let agg = aggs.entry(h.host_id).or_default();
+            agg.runs_counted += 1;
+            agg.runs_carried_forward += usize::from(h.carried_forward);
+            agg.dropped.extend(h.duplicates_dropped.iter().copied());
             let mut vcpus = Vec::new();
-            let mut vcpus_unknown = Vec::new();
-            for v in h.vms.iter().filter(|v| counted(opts, filter, v)) {
+            for v in h.vms.iter().copied() {
+                let is_counted = *counted_rows
+                    .entry(v.id)
+                    .or_insert_with(|| counted(opts, filter, v));
+                if !is_counted {
+                    continue;
+                }
                 // Unknown vCPUs count as the whole host: never guess low.
                 vcpus.push(v.vcpus.unwrap_or_else(|| {
-                    vcpus_unknown.push(v.guid.clone());
+                    agg.vcpus_unknown.insert(v.guid.as_str());
                     cores
                 }));
             }
-            let figures = arith::host_figures(cores, rate.pvu_per_core, &vcpus);
+            let figures = arith::host_figures(cores, pvu_per_core, &vcpus);
             hosts.push((h.host_id, figures));
-            traces.insert(
-                (snap.run.id, h.host_id),
-                HostRun {
-                    host: h,
-                    rate,
-                    figures,
-                    vcpus_unknown,
-                },
-            );
+            traces.insert((snap.run.id, h.host_id), HostRun { host: h, figures });
         }
         for g in &snap.gaps {
             gaps.entry(g.clone()).or_default().push(snap.run.id);
@@ -434,30 +457,29 @@ fn compute(
             continue;
         };
         let f = tr.host.facts;
-        let counted_in: Vec<&HostRun<'_>> = traces
-            .iter()
-            .filter(|((_, h), _)| *h == host_id)
-            .map(|(_, t)| t)
-            .collect();
+        let Some(rate) = rates.get(&f.id) else {
+            continue;
+        };
+        let agg = aggs.remove(&host_id).unwrap_or_default();
         let mut notes = Vec::new();
-        if tr.rate.unknown_processor {
+        if rate.unknown_processor {
             notes.push(format!(
                 "unknown processor: {} PVU per core applied",
-                tr.rate.pvu_per_core
+                rate.pvu_per_core
             ));
             warnings.insert(format!(
                 "{}: processor matches no PVU table row, {} PVU per core applied",
-                tr.host.address, tr.rate.pvu_per_core
+                tr.host.address, rate.pvu_per_core
             ));
         }
-        if tr.rate.verify {
+        if rate.verify {
             notes.push("rate row marked verify".to_string());
             warnings.insert(format!(
                 "PVU table row {} is marked for verification against IBM's table",
-                tr.rate.row.as_deref().unwrap_or("?")
+                rate.row.as_deref().unwrap_or("?")
             ));
         }
-        if tr.rate.sockets_unknown {
+        if rate.sockets_unknown {
             notes.push("socket count unknown: highest matching rate applied".to_string());
         }
         if tr.host.carried_forward {
@@ -466,20 +488,14 @@ fn compute(
                 tr.host.snapshot_run
             ));
         }
-        let unknown: BTreeSet<&String> = counted_in
-            .iter()
-            .flat_map(|t| t.vcpus_unknown.iter())
-            .collect();
+        let unknown = &agg.vcpus_unknown;
         if !unknown.is_empty() {
             notes.push(format!(
                 "vCPUs unknown for {} VM(s), counted at the host's cores",
                 unknown.len()
             ));
         }
-        let dropped: BTreeSet<&String> = counted_in
-            .iter()
-            .flat_map(|t| t.host.duplicates_dropped.iter())
-            .collect();
+        let dropped = &agg.dropped;
         if !dropped.is_empty() {
             notes.push(format!(
                 "{} VM(s) also seen on another host in the same run, counted there",
@@ -494,15 +510,15 @@ fn compute(
             processor_model: f.processor_model.clone(),
             sockets: f.sockets,
             cores: fig.cores,
-            rate: tr.rate.clone(),
+            rate: rate.clone(),
             full_capacity_pvu: fig.full_capacity_pvu,
             peak_sub_capacity_cores: fig.sub_capacity_cores,
             peak_sub_capacity_pvu: fig.sub_capacity_pvu,
             peak_run: run,
             peak_at: at(run),
             peak_carried_forward: tr.host.carried_forward,
-            runs_counted: counted_in.len(),
-            runs_carried_forward: counted_in.iter().filter(|t| t.host.carried_forward).count(),
+            runs_counted: agg.runs_counted,
+            runs_carried_forward: agg.runs_carried_forward,
             notes,
         });
     }
@@ -560,7 +576,7 @@ fn compute(
                         address: t.host.address.clone(),
                         name: t.host.facts.name.clone(),
                         pvu_per_core: fig.pvu_per_core,
-                        rate_row: t.rate.row.clone(),
+                        rate_row: rates.get(&t.host.facts.id).and_then(|r| r.row.clone()),
                         cores: fig.cores,
                         full_capacity_pvu: fig.full_capacity_pvu,
                         sub_capacity_cores: fig.sub_capacity_cores,

@@ -22,7 +22,7 @@ pub struct HostAtRun<'a> {
     /// Every VM of the snapshot (any state), after de-duplication.
     pub vms: Vec<&'a VmFacts>,
     /// VMs dropped because another host of the run holds them.
-    pub duplicates_dropped: Vec<String>,
+    pub duplicates_dropped: Vec<&'a str>,
 }
 
 /// Something a run could not see.
@@ -220,15 +220,16 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) {
             h.host_id,
         )
     });
-    let mut seen: HashSet<String> = HashSet::new();
+    // GUIDs are normalised at load: compared as they are.
+    let mut seen: HashSet<&str> = HashSet::new();
     for i in order {
         let h = &mut hosts[i];
         let mut kept = Vec::with_capacity(h.vms.len());
         for v in h.vms.drain(..) {
-            if seen.insert(norm_guid(&v.guid)) {
+            if seen.insert(v.guid.as_str()) {
                 kept.push(v);
             } else {
-                h.duplicates_dropped.push(norm_guid(&v.guid));
+                h.duplicates_dropped.push(v.guid.as_str());
             }
         }
         h.vms = kept;
@@ -247,14 +248,14 @@ fn cluster_gaps(
     gaps: &mut Vec<Gap>,
 ) {
     let mut names: BTreeSet<String> = gapped_addresses.iter().map(|a| short_name(a)).collect();
-    let mut vms: HashSet<String> = HashSet::new();
+    let mut vms: HashSet<&str> = HashSet::new();
     for h in hosts {
         for n in [&h.facts.name, &h.facts.fqdn].into_iter().flatten() {
             names.insert(short_name(n));
         }
         names.insert(short_name(&h.address));
-        vms.extend(h.vms.iter().map(|v| norm_guid(&v.guid)));
-        vms.extend(h.duplicates_dropped.iter().cloned());
+        vms.extend(h.vms.iter().map(|v| v.guid.as_str()));
+        vms.extend(h.duplicates_dropped.iter().copied());
     }
     for c in clusters.iter().filter(|c| c.covers(run_id)) {
         for n in &c.nodes {
@@ -266,7 +267,7 @@ fn cluster_gaps(
             }
         }
         for o in &c.vm_owners {
-            if !vms.contains(&norm_guid(&o.vm_guid)) {
+            if !vms.contains(norm_guid(&o.vm_guid).as_str()) {
                 gaps.push(Gap::OrphanVm {
                     cluster: c.name.clone(),
                     vm_guid: norm_guid(&o.vm_guid),
