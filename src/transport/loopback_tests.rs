@@ -38,6 +38,8 @@ enum Behaviour {
     TamperReply,
     /// A 200 reply of this many bytes.
     Huge(usize),
+    /// `Connection: close` on the 401 that carries the challenge.
+    CloseOnChallenge,
 }
 
 #[derive(Default)]
@@ -128,6 +130,10 @@ fn unauthorized(peer: &Peer, token: Option<&[u8]>) -> Resp {
         (Behaviour::BasicOnly, _) => {
             vec![("WWW-Authenticate", "Basic realm=\"WSMAN\"".to_string())]
         }
+        (Behaviour::CloseOnChallenge, Some(t)) => vec![
+            ("WWW-Authenticate", format!("Negotiate {}", B64.encode(t))),
+            ("Connection", "close".to_string()),
+        ],
         (_, Some(t)) => vec![("WWW-Authenticate", format!("Negotiate {}", B64.encode(t)))],
         (_, None) => vec![
             ("WWW-Authenticate", "Negotiate".to_string()),
@@ -413,6 +419,16 @@ async fn connection_close_means_reconnect_and_reauthenticate() {
     assert_eq!(peer.connections.load(Ordering::Relaxed), 3);
     assert_eq!(peer.handshakes.load(Ordering::Relaxed), 3);
     assert_eq!(conn.stats().reconnects, 2);
+}
+
+#[tokio::test]
+async fn host_closing_after_the_challenge_is_a_clear_protocol_error() {
+    let (addr, peer) = serve(Behaviour::CloseOnChallenge, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    let err = conn.send(Bytes::from_static(b"<x/>")).await.unwrap_err();
+    assert!(matches!(err, TransportError::Protocol(_)), "{err}");
+    assert!(err.to_string().contains("kept-alive"), "{err}");
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 0);
 }
 
 #[tokio::test]

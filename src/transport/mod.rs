@@ -294,6 +294,16 @@ impl Connection {
             other => auth_setup_error(other),
         })?;
 
+        if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
+            // NTLM authenticates the socket: a new one would need a new challenge.
+            return Err(TransportError::Protocol(
+                "the host closed the connection after the NTLM challenge; NTLM needs a \
+                 kept-alive connection (is a proxy in the way?)"
+                    .into(),
+            )
+            .into());
+        }
+
         // Leg 3: AUTHENTICATE with the first request, sealed with the new keys.
         let body = self.wrap(&mut established, soap)?;
         let req = self.request(body.0, body.1, Some(&auth_token))?;
