@@ -428,3 +428,23 @@ async fn snapshot_without_any_identity_is_recorded_as_a_protocol_failure() {
     );
     assert_eq!(count(&store, "vm_facts").await, 0);
 }
+
+#[tokio::test]
+async fn read_write_store_uses_wal_normal_sync_and_enforces_foreign_keys() {
+    let (_d, store) = temp_store().await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    // NORMAL is 1 (SQLite's PRAGMA synchronous documentation).
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(sync, 1);
+    let bad = sqlx::query("INSERT INTO host_facts (host_id, first_run_id, last_run_id, digest) VALUES (99, 99, 99, 'x')")
+        .execute(store.pool())
+        .await;
+    assert!(bad.is_err(), "a fact row for no host must be refused");
+}
