@@ -775,3 +775,15 @@ async fn connection_and_its_send_future_can_move_between_tasks() {
         .unwrap();
     assert_eq!(reply.body, &b"echo:moved"[..]);
 }
+
+#[tokio::test]
+async fn peek_certificate_returns_the_leaf_of_an_untrusted_listener() {
+    let (server, der) = self_signed(&["localhost"]);
+    let (addr, peer) = serve(Behaviour::Normal, Some(server)).await;
+    let cfg = good(addr, Scheme::Https);
+    let got = tls::peek_certificate(&cfg.target, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(got, der);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 0);
+}

@@ -203,6 +203,56 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
+/// Connects to an HTTPS target with verification off, reads its leaf
+/// certificate and hangs up, so `check` can show the thumbprint an operator
+/// would pin. Nothing is sent after the handshake.
+pub async fn peek_certificate(
+    target: &super::config::Target,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, TransportError> {
+    let insecure = client_config(&TlsOptions {
+        insecure_skip_verify: true,
+        ..TlsOptions::default()
+    })?;
+    let name = server_name(&target.host)?;
+    let addr = match target.connect_to {
+        Some(sa) => sa.to_string(),
+        None => format!("{}:{}", target.host, target.port),
+    };
+    let unreachable = |e: std::io::Error| TransportError::Unreachable {
+        addr: addr.clone(),
+        reason: e.to_string(),
+    };
+    let work = async {
+        let tcp = match target.connect_to {
+            Some(sa) => tokio::net::TcpStream::connect(sa).await,
+            None => {
+                let host = target.host.trim_start_matches('[').trim_end_matches(']');
+                tokio::net::TcpStream::connect((host, target.port)).await
+            }
+        }
+        .map_err(unreachable)?;
+        let tls = tokio_rustls::TlsConnector::from(insecure)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| match classify_io(&e) {
+                Some(f) => TransportError::Tls(f),
+                None => unreachable(e),
+            })?;
+        tls.get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map(|c| c.as_ref().to_vec())
+            .ok_or_else(|| {
+                TransportError::Tls(TlsFailure::Other("no certificate presented".into()))
+            })
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| TransportError::timeout("TLS certificate fetch", timeout))?
+}
+
 /// The server name rustls checks the certificate against (IP addresses
 /// are matched against the certificate's IP SANs).
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TransportError> {
