@@ -7,7 +7,6 @@
 use hmac::{Hmac, Mac};
 use md4::{Digest as _, Md4};
 use md5::Md5;
-use rc4::{KeyInit, Rc4, StreamCipher, consts::U16};
 
 pub type Key16 = [u8; 16];
 
@@ -64,8 +63,7 @@ pub fn session_base_key(ntowfv2: &Key16, nt_proof: &Key16) -> Key16 {
 /// One-shot RC4 (used for the key exchange).
 pub fn rc4_once(key: &Key16, data: &[u8]) -> Vec<u8> {
     let mut out = data.to_vec();
-    let mut c = Rc4::<U16>::new(key.into());
-    c.apply_keystream(&mut out);
+    super::rc4::Rc4::new(key).apply(&mut out);
     out
 }
 

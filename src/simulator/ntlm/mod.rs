@@ -4,6 +4,7 @@
 pub mod acceptor;
 pub mod crypto;
 pub mod messages;
+pub mod rc4;
 pub mod seal;
 pub mod spnego;
 
