@@ -288,6 +288,21 @@ async fn sealed_provider_fault_keeps_the_wmi_message() {
 }
 
 #[tokio::test]
+async fn local_account_without_a_domain_authenticates() {
+    let acct = Account {
+        domain: String::new(),
+        user: "localadmin".to_string(),
+        password: "L0cal-Passw0rd".to_string(),
+    };
+    let server = PeerServer::start(&acct, &[]);
+    let mut c = client(config(server.port, &acct, &acct.password, None));
+    let got = select(&mut c, SELECT_OS).await.expect("local account");
+    assert_eq!(got.len(), 5);
+    let stats = server.finish();
+    assert_eq!(count(&stats, "auth_ok"), 1, "{stats}");
+}
+
+#[tokio::test]
 async fn wrong_password_fails_once_with_an_auth_error() {
     let acct = account();
     let server = PeerServer::start(&acct, &[]);
