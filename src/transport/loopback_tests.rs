@@ -40,6 +40,31 @@ enum Behaviour {
     Huge(usize),
     /// `Connection: close` on the 401 that carries the challenge.
     CloseOnChallenge,
+    /// Wrap the CHALLENGE in a SPNEGO negTokenResp.
+    SpnegoChallenge,
+}
+
+/// DER TLV with a short or two-byte length.
+fn der(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    if value.len() < 0x80 {
+        out.push(value.len() as u8);
+    } else {
+        out.push(0x82);
+        out.extend_from_slice(&(value.len() as u16).to_be_bytes());
+    }
+    out.extend_from_slice(value);
+    out
+}
+
+/// RFC 4178 negTokenResp: negState accept-incomplete, supportedMech NTLM,
+/// responseToken.
+fn neg_token_resp(ntlm: &[u8]) -> Vec<u8> {
+    let ntlm_oid = [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+    let mut seq = der(0xa0, &der(0x0a, &[1]));
+    seq.extend(der(0xa1, &der(0x06, &ntlm_oid)));
+    seq.extend(der(0xa2, &der(0x04, ntlm)));
+    der(0xa1, &der(0x30, &seq))
 }
 
 #[derive(Default)]
@@ -134,6 +159,10 @@ fn unauthorized(peer: &Peer, token: Option<&[u8]>) -> Resp {
             ("WWW-Authenticate", format!("Negotiate {}", B64.encode(t))),
             ("Connection", "close".to_string()),
         ],
+        (Behaviour::SpnegoChallenge, Some(t)) => vec![(
+            "WWW-Authenticate",
+            format!("Negotiate {}", B64.encode(neg_token_resp(t))),
+        )],
         (_, Some(t)) => vec![("WWW-Authenticate", format!("Negotiate {}", B64.encode(t)))],
         (_, None) => vec![
             ("WWW-Authenticate", "Negotiate".to_string()),
@@ -429,6 +458,15 @@ async fn host_closing_after_the_challenge_is_a_clear_protocol_error() {
     assert!(matches!(err, TransportError::Protocol(_)), "{err}");
     assert!(err.to_string().contains("kept-alive"), "{err}");
     assert_eq!(peer.handshakes.load(Ordering::Relaxed), 0);
+}
+
+#[tokio::test]
+async fn spnego_wrapped_challenge_is_accepted() {
+    let (addr, peer) = serve(Behaviour::SpnegoChallenge, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    let reply = conn.send(Bytes::from_static(b"<x/>")).await.unwrap();
+    assert_eq!(reply.body, &b"echo:<x/>"[..]);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]
