@@ -41,6 +41,10 @@ class Measure:
     extrapolated_from: int | None = None
     # The machine's 1-minute load average at the end: others' work skews wall time.
     load_after: float = 0.0
+    # Time the tool's threads / the simulator's threads were runnable but
+    # waiting for a CPU (schedstat): how much a busy machine held them back.
+    runq_wait_secs: float = 0.0
+    sim_runq_wait_secs: float = 0.0
 
     @property
     def cpu_secs(self) -> float:
@@ -90,6 +94,44 @@ def reader(stream, sink: list[str]) -> threading.Thread:
     return t
 
 
+def runq_wait(pid: int) -> dict[int, int]:
+    """Run-queue wait (ns) of each live thread of `pid`."""
+    out: dict[int, int] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+            out[int(tid)] = int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+class WaitWatch:
+    """Polls a child's threads' run-queue wait until stopped; threads that end
+    between polls lose at most one interval, so the sum is a lower bound."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.pid = pid
+        self.last: dict[int, int] = {}
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.poll, args=(interval,), daemon=True)
+        self.thread.start()
+
+    def poll(self, interval: float) -> None:
+        while not self.stop_flag.is_set():
+            self.last.update(runq_wait(self.pid))
+            self.stop_flag.wait(interval)
+
+    def stop(self) -> float:
+        self.stop_flag.set()
+        self.thread.join(timeout=5)
+        return sum(self.last.values()) / 1e9
+
+
 def run_measured(label: str, argv: list[str], env: dict, timeout: float, sim_pid: int) -> Measure:
     """Runs one child to completion (or kills it at `timeout`) and reads its
     own rusage with wait4, so nothing else's CPU or memory is counted."""
@@ -97,10 +139,12 @@ def run_measured(label: str, argv: list[str], env: dict, timeout: float, sim_pid
     out: list[str] = []
     err: list[str] = []
     sim_before = proc_cpu_secs(sim_pid)
+    sim_wait_before = sum(runq_wait(sim_pid).values())
     start = time.monotonic()
     p = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True, cwd=ROOT, preexec_fn=child_setup
     )
+    watch = WaitWatch(p.pid)
     threads = [reader(p.stdout, out), reader(p.stderr, err)]
     lock = threading.Lock()
     reaped = False
@@ -114,13 +158,18 @@ def run_measured(label: str, argv: list[str], env: dict, timeout: float, sim_pid
     timer = threading.Timer(timeout, kill)
     timer.start()
     try:
+        # Read the threads' waits just before they go: wait for exit without reaping.
+        os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+        m.runq_wait_secs = watch.stop()
         _, status, ru = os.wait4(p.pid, 0)
     finally:
         with lock:
             reaped = True
         timer.cancel()
+        watch.stop()
     m.wall_secs = time.monotonic() - start
     m.sim_cpu_secs = proc_cpu_secs(sim_pid) - sim_before
+    m.sim_runq_wait_secs = (sum(runq_wait(sim_pid).values()) - sim_wait_before) / 1e9
     m.load_after = os.getloadavg()[0]
     # Popen must not wait for a pid we already reaped.
     p.returncode = os.waitstatus_to_exitcode(status)

@@ -61,6 +61,8 @@ def report(
         # Well under the machine's cores while wall time exceeds the floor:
         # something else held the CPUs (see the load average).
         ("cores used, tool+simulator", [f"{(m.cpu_secs + m.sim_cpu_secs) / max(1e-9, m.wall_secs):.2f}" for m in cols]),
+        ("waited for a CPU, tool", [f"{m.runq_wait_secs:.2f} s" for m in cols]),
+        ("waited for a CPU, simulator", [f"{m.sim_runq_wait_secs:.2f} s" for m in cols]),
         ("load average after", [f"{m.load_after:.1f}" for m in cols]),
         ("wall / floor", [f"{m.wall_secs / max(1e-9, floor.secs):.2f}" for m in runs] + ["-"] * len(peers)),
     ]

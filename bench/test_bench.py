@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 
@@ -61,6 +62,11 @@ class MeasureTest(unittest.TestCase):
         self.assertGreaterEqual(m.peak_rss_bytes, 150_000_000)
         self.assertGreaterEqual(m.cpu_secs, 0.28)
         self.assertFalse(m.timed_out)
+
+    def test_runqueue_wait_is_read_for_every_thread(self):
+        waits = measure.runq_wait(os.getpid())
+        self.assertIn(threading.get_native_id(), waits)
+        self.assertTrue(all(w >= 0 for w in waits.values()))
 
     def test_a_child_over_its_time_is_killed(self):
         m = measure.run_measured("child", [sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), 0.5, os.getpid())
