@@ -82,17 +82,20 @@ fn wait(child: Child, limit: Duration) -> (i32, String, String) {
 }
 
 async fn sql_rows(db: &Path, sql: &'static str) -> Vec<(String, i64)> {
+    try_sql_rows(db, sql).await.unwrap()
+}
+
+async fn try_sql_rows(db: &Path, sql: &'static str) -> Result<Vec<(String, i64)>, sqlx::Error> {
     use sqlx::Row;
     use sqlx::sqlite::SqliteConnectOptions;
     let opts = SqliteConnectOptions::new().filename(db).read_only(true);
-    let pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
-    let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-    let out = rows
+    let pool = sqlx::SqlitePool::connect_with(opts).await?;
+    let rows = sqlx::query(sql).fetch_all(&pool).await;
+    pool.close().await;
+    Ok(rows?
         .iter()
         .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-        .collect();
-    pool.close().await;
-    out
+        .collect())
 }
 
 async fn integrity_ok(db: &Path) {
@@ -105,12 +108,14 @@ async fn wait_for_outcomes(db: &Path, n: i64) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         if db.exists() {
-            let rows = sql_rows(
+            // The file appears before its tables: a failed read means "not yet".
+            let rows = try_sql_rows(
                 db,
                 "SELECT r.status, COUNT(o.address) FROM runs r LEFT JOIN host_outcomes o ON o.run_id = r.id \
                  WHERE r.status = 'running' GROUP BY r.id",
             )
-            .await;
+            .await
+            .unwrap_or_default();
             if rows.iter().any(|(_, c)| *c >= n) {
                 return;
             }

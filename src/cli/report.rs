@@ -86,9 +86,23 @@ fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
     Ok(out)
 }
 
+/// The reader went away (`| head`): not an error worth a message.
+fn is_broken_pipe(e: &ReportError) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    match e {
+        ReportError::Io(io) => io.kind() == BrokenPipe,
+        ReportError::Json(j) => j.io_error_kind() == Some(BrokenPipe),
+        ReportError::Csv(c) => {
+            matches!(c.kind(), csv::ErrorKind::Io(io) if io.kind() == BrokenPipe)
+        }
+        _ => false,
+    }
+}
+
 pub async fn run(cmd: ReportCommand) -> Exit {
     match run_inner(cmd).await {
         Ok(()) => Exit::Ok,
+        Err(e) if is_broken_pipe(&e) => Exit::Ok,
         Err(e) => {
             eprintln!("hvinv report: {e}");
             exit_for(&e)
