@@ -72,7 +72,7 @@ def run_peer(args, sim: Simulator, env: dict, threads: int) -> Measure:
         "--threads", str(threads),
         "--limit", str(sample),
     ]  # fmt: skip
-    m = run_measured(f"pypsrp peer, {threads} threads", argv, env, args.timeout_secs, sim.pid)
+    m = run_measured(f"pypsrp {threads} threads", argv, env, args.timeout_secs, sim.pid)
     m.hosts = sample or args.hosts
     m.extrapolated_from = sample or None
     m.summary = json_of(m.stdout)
@@ -94,7 +94,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--hosts", type=int, default=1000)
     ap.add_argument("--vms-per-host", type=int, default=20)
     ap.add_argument("--latency-ms", type=float, default=20.0)
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", default="64", help="hvinv's bound; several, comma-separated, run in turn")
     ap.add_argument("--peer-threads", default="16,64", help="comma-separated thread counts of the peer")
     ap.add_argument("--peer-sample", type=int, default=0, help="run the peer on the first N hosts and extrapolate")
     ap.add_argument("--skip-peer", action="store_true")
@@ -110,7 +110,11 @@ def parse_args() -> argparse.Namespace:
     args = ap.parse_args()
     if not args.binary.is_file():
         die(f"{args.binary} is missing: run `cargo build --release` first")
-    if args.hosts < 1 or args.concurrency < 1 or args.vms_per_host < 0:
+    try:
+        args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
+    except ValueError:
+        die("--concurrency takes comma-separated numbers, e.g. 64,256")
+    if args.hosts < 1 or not args.concurrency or min(args.concurrency) < 1 or args.vms_per_host < 0:
         die("--hosts and --concurrency must be at least 1")
     base = ipaddress.IPv4Address(args.base_address)
     last = base + (args.hosts - 1) if int(base) + args.hosts - 1 <= 0xFFFFFFFF else None
@@ -132,21 +136,24 @@ def main() -> int:
     set_nice(args.nice)
     info = machine()
     info["nice"] = args.nice
-    floor = round_trip_floor(args.hosts, args.vms_per_host, args.latency_ms, args.concurrency)
+    floors = {c: round_trip_floor(args.hosts, args.vms_per_host, args.latency_ms, c) for c in args.concurrency}
     with tempfile.TemporaryDirectory(prefix="hvinv-bench-") as tmp:
         workdir = Path(tmp)
         sim = Simulator(args, workdir)
         sim_line = ""
         try:
             sim.wait_ready(timeout=60 + args.hosts * 0.05)
-            set_concurrency(sim.config, args.concurrency)
             env = dict(os.environ, HVINV_SIM_PASSWORD=sim_password(sim.config))
             env.pop("RUST_LOG", None)
-            db = workdir / "bench.db"
             runs = []
-            for label in ("hvinv, first run", "hvinv, unchanged run"):
-                print(f"bench: {label} ...", file=sys.stderr, flush=True)
-                runs.append(run_hvinv(args, sim, env, db, label))
+            for c in args.concurrency:
+                set_concurrency(sim.config, c)
+                db = workdir / f"bench-c{c}.db"
+                for label, first in ((f"hvinv c{c} 1st run", True), (f"hvinv c{c} unchanged", False)):
+                    print(f"bench: {label} ...", file=sys.stderr, flush=True)
+                    m = run_hvinv(args, sim, env, db, label)
+                    m.concurrency, m.first_run = c, first
+                    runs.append(m)
             peers = []
             for t in args.peer_threads:
                 print(f"bench: pypsrp peer, {t} threads ...", file=sys.stderr, flush=True)
@@ -154,10 +161,11 @@ def main() -> int:
             profile = {}
             if args.profile:
                 print("bench: hvinv under perf ...", file=sys.stderr, flush=True)
+                set_concurrency(sim.config, args.concurrency[0])
                 profile = profile_hvinv(args, sim, env, workdir)
         finally:
             sim_line = sim.stop()
-        result = report(args, floor, runs, peers, sim_line, info, profile)
+        result = report(args, floors, runs, peers, sim_line, info, profile)
     if args.json_out:
         args.json_out.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if result["problems"] else 0

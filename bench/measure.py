@@ -45,6 +45,9 @@ class Measure:
     # waiting for a CPU (schedstat): how much a busy machine held them back.
     runq_wait_secs: float = 0.0
     sim_runq_wait_secs: float = 0.0
+    # hvinv runs: the concurrency bound, and whether the database started empty.
+    concurrency: int | None = None
+    first_run: bool = False
 
     @property
     def cpu_secs(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from floor import Floor
 from measure import Measure
 
+
 def scaled(m: Measure, total_hosts: int) -> dict:
     """Wall and CPU for the whole estate: measured, or extrapolated linearly
     from a sample (clearly flagged)."""
@@ -21,11 +22,19 @@ def fmt_bytes(n: int | None) -> str:
 
 
 def report(
-    args, floor: Floor, runs: list[Measure], peers: list[Measure], sim_line: str, info: dict, profile: dict
+    args,
+    floors: dict[int, Floor],
+    runs: list[Measure],
+    peers: list[Measure],
+    sim_line: str,
+    info: dict,
+    profile: dict,
 ) -> dict:
-    first = runs[0]
+    """`runs` are hvinv's, in pairs (first, unchanged) per concurrency."""
+    firsts = [m for m in runs if m.first_run]
     cols = runs + peers
     expected_vms = args.hosts * args.vms_per_host
+    cores = max(1, info.get("cpus") or 1)
 
     def vms_of(m: Measure) -> int:
         return int(m.summary.get("vms", 0))
@@ -43,13 +52,20 @@ def report(
         if "round_trips" in s and s.get("hosts_total"):
             return f"{s['round_trips'] / s['hosts_total']:.2f}"
         if "soap_requests" in s and s.get("ok"):
-            return f"{s['soap_requests'] / s['ok']:.2f} SOAP + auth"
+            return f"{s['soap_requests'] / s['ok']:.2f} SOAP+auth"
         return "-"
+
+    def over_floor(m: Measure) -> str:
+        # The floor is hvinv's (its concurrency bound); the peer's bound is its thread count.
+        f = floors.get(m.concurrency or 0)
+        return f"{m.wall_secs / max(1e-9, f.secs):.2f}" if f else "-"
 
     rows = [
         ("hosts ok/collected", [ok_of(m) for m in cols]),
         ("VMs (expected)", [f"{vms_of(m)} ({m.hosts * args.vms_per_host})" for m in cols]),
         ("wall time", [f"{m.wall_secs:.2f} s" + (" (timed out)" if m.timed_out else "") for m in cols]),
+        ("round-trip floor", [f"{floors[m.concurrency].secs:.2f} s" if m.concurrency else "-" for m in cols]),
+        ("wall / floor", [over_floor(m) for m in cols]),
         ("CPU user+sys", [f"{m.cpu_secs:.2f} s" for m in cols]),
         ("CPU per host", [f"{m.cpu_secs / max(1, m.hosts) * 1000:.2f} ms" for m in cols]),
         ("peak RSS", [f"{m.peak_rss_bytes / 1e6:.1f} MB" for m in cols]),
@@ -57,14 +73,12 @@ def report(
         ("round trips / host", [trips(m) for m in cols]),
         ("simulator CPU", [f"{m.sim_cpu_secs:.2f} s" for m in cols]),
         ("simulator, % of 1 core", [f"{100 * m.sim_cpu_secs / max(1e-9, m.wall_secs):.0f} %" for m in cols]),
-        # The floor assumes hvinv's concurrency bound; the peer's is its thread count.
         # Well under the machine's cores while wall time exceeds the floor:
-        # something else held the CPUs (see the load average).
+        # something else held the CPUs (see the waits and the load average).
         ("cores used, tool+simulator", [f"{(m.cpu_secs + m.sim_cpu_secs) / max(1e-9, m.wall_secs):.2f}" for m in cols]),
         ("waited for a CPU, tool", [f"{m.runq_wait_secs:.2f} s" for m in cols]),
         ("waited for a CPU, simulator", [f"{m.sim_runq_wait_secs:.2f} s" for m in cols]),
         ("load average after", [f"{m.load_after:.1f}" for m in cols]),
-        ("wall / floor", [f"{m.wall_secs / max(1e-9, floor.secs):.2f}" for m in runs] + ["-"] * len(peers)),
     ]
     if any(p.extrapolated_from for p in peers):
         rows.append(
@@ -80,7 +94,7 @@ def report(
     print()
     print(
         f"hvinv benchmark: {args.hosts} hosts x {args.vms_per_host} VMs, {args.latency_ms} ms simulated round trip, "
-        f"sealed HTTP (NTLM), concurrency {args.concurrency}"
+        f"sealed HTTP (NTLM), concurrency {', '.join(str(c) for c in args.concurrency)}"
     )
     print(
         f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, commit {info['git_commit']}"
@@ -91,49 +105,54 @@ def report(
     for name, vals in rows:
         print(name.ljust(width0) + "".join(v.rjust(w) for v, w in zip(vals, widths)))
     print()
-    print(f"round-trip floor: {floor.secs:.2f} s")
-    print(f"  {floor.formula}")
-    print(
-        f"  = ({floor.trips_per_host:.2f} round trips per host: 1 + {floor.selects_per_host:.2f} selects"
-        f" + {floor.extra_pages_per_host:.2f} extra pages) x {floor.latency_ms} ms x {floor.waves} waves"
-    )
-    cpu_floor = (first.cpu_secs + first.sim_cpu_secs) / max(1, info["cpus"] or 1)
-    print(
-        f"CPU floor of the first run on this machine: {cpu_floor:.2f} s"
-        f" = (hvinv CPU {first.cpu_secs:.2f} s + simulator CPU {first.sim_cpu_secs:.2f} s) / {info['cpus']} cores"
-    )
+    any_floor = next(iter(floors.values()))
+    print("round-trip floor:")
+    print(f"  {any_floor.formula}")
+    for c, floor in floors.items():
+        print(
+            f"  concurrency {c}: ({floor.trips_per_host:.2f} round trips per host: 1 + {floor.selects_per_host:.2f}"
+            f" selects + {floor.extra_pages_per_host:.2f} extra pages) x {floor.latency_ms} ms x {floor.waves} waves"
+            f" = {floor.secs:.2f} s"
+        )
+    print("CPU floor on this machine (hvinv CPU + simulator CPU during the run) / cores:")
+    for m in firsts:
+        cpu_floor = (m.cpu_secs + m.sim_cpu_secs) / cores
+        print(f"  {m.label}: ({m.cpu_secs:.2f} s + {m.sim_cpu_secs:.2f} s) / {cores} = {cpu_floor:.2f} s")
     if sim_line:
         print(f"simulator: {sim_line.removeprefix('hvinv simulate: ')}")
 
     ratios: dict[str, float] = {}
-    ratios["hvinv_wall_over_floor"] = first.wall_secs / max(1e-9, floor.secs)
-    ratios["hvinv_cpu_ms_per_host"] = first.cpu_secs / max(1, args.hosts) * 1000
-    ratios["hvinv_peak_mb"] = first.peak_rss_bytes / 1e6
-    ratios["simulator_core_share_during_hvinv"] = first.sim_cpu_secs / max(1e-9, first.wall_secs)
-    ratios["cpu_floor_secs"] = cpu_floor
     print()
-    print("ratios:")
-    print(f"  hvinv wall / round-trip floor     {ratios['hvinv_wall_over_floor']:.2f}   (target <= 1.3)")
-    print(f"  hvinv CPU per host                {ratios['hvinv_cpu_ms_per_host']:.2f} ms   (target < 2 ms)")
-    print(f"  hvinv peak RSS                    {ratios['hvinv_peak_mb']:.1f} MB   (target < 100 MB at 5,000 hosts)")
-    print(
-        f"  simulator CPU during hvinv        {100 * ratios['simulator_core_share_during_hvinv']:.0f} % of one core"
-        f" ({info['cpus']} cores)"
-    )
-    for p in peers:
-        t = p.argv[p.argv.index("--threads") + 1]
-        s = scaled(p, args.hosts)
-        speed = s["wall_secs"] / max(1e-9, first.wall_secs)
-        cpu = s["cpu_secs"] / max(1e-9, first.cpu_secs)
-        note = f" (peer extrapolated from {p.extrapolated_from} hosts)" if s["extrapolated"] else ""
-        ratios[f"peer{t}_wall_over_hvinv"] = speed
-        ratios[f"peer{t}_cpu_over_hvinv"] = cpu
-        target = "   (target >= 20)" if t == "64" else ""
-        print(f"  pypsrp@{t} wall / hvinv wall      {speed:.1f}x{target}{note}")
-        print(f"  pypsrp@{t} CPU / hvinv CPU        {cpu:.1f}x{note}")
+    print("ratios (hvinv first runs):")
+    for m in firsts:
+        c = m.concurrency
+        r = {
+            "wall_over_floor": m.wall_secs / max(1e-9, floors[c].secs),
+            "cpu_ms_per_host": m.cpu_secs / max(1, args.hosts) * 1000,
+            "peak_mb": m.peak_rss_bytes / 1e6,
+            "simulator_core_share": m.sim_cpu_secs / max(1e-9, m.wall_secs),
+            "cpu_floor_secs": (m.cpu_secs + m.sim_cpu_secs) / cores,
+        }
+        ratios.update({f"hvinv_c{c}_{k}": v for k, v in r.items()})
+        print(f"  concurrency {c}:")
+        print(f"    wall / round-trip floor           {r['wall_over_floor']:.2f}   (target <= 1.3)")
+        print(f"    CPU per host                      {r['cpu_ms_per_host']:.2f} ms   (target < 2 ms)")
+        print(f"    peak RSS                          {r['peak_mb']:.1f} MB   (target < 100 MB at 5,000 hosts)")
+        print(f"    simulator CPU                     {100 * r['simulator_core_share']:.0f} % of one core ({cores} cores)")
+        for p in peers:
+            t = p.argv[p.argv.index("--threads") + 1]
+            s = scaled(p, args.hosts)
+            speed = s["wall_secs"] / max(1e-9, m.wall_secs)
+            cpu = s["cpu_secs"] / max(1e-9, m.cpu_secs)
+            note = f" (peer extrapolated from {p.extrapolated_from} hosts)" if s["extrapolated"] else ""
+            ratios[f"hvinv_c{c}_peer{t}_wall_ratio"] = speed
+            ratios[f"hvinv_c{c}_peer{t}_cpu_ratio"] = cpu
+            target = "   (target >= 20)" if t == "64" else ""
+            print(f"    {f'pypsrp@{t} wall / hvinv wall':<34}{speed:.1f}x{target}{note}")
+            print(f"    {f'pypsrp@{t} CPU / hvinv CPU':<34}{cpu:.1f}x{note}")
     if profile:
         print()
-        print("where hvinv's CPU goes (perf, inclusive share of the collector's samples):")
+        print(f"where hvinv's CPU goes (perf, concurrency {args.concurrency[0]}, inclusive share of its samples):")
         for name, share in profile.get("layers", {}).items():
             print(f"  {share:5.1f} %  {name}")
         for name, share in profile.get("threads", {}).items():
@@ -163,7 +182,7 @@ def report(
             "transport": "http, NTLM, sealed",
         },
         "machine": info,
-        "floor": asdict(floor),
+        "floors": {str(c): asdict(f) for c, f in floors.items()},
         "runs": [
             {k: v for k, v in asdict(m).items() if k not in ("stdout",)} | {"cpu_secs": m.cpu_secs} for m in cols
         ],
