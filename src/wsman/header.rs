@@ -26,21 +26,26 @@ pub struct Header<'a> {
 /// Capacity guess for one request: headers are ~1.3 KiB, bodies small.
 pub const REQUEST_CAPACITY: usize = 2048;
 
-/// `xs:duration` as WinRM clients send it: `PT20.000S`.
-pub fn xs_duration(d: Duration) -> String {
-    format!("PT{}.{:03}S", d.as_secs(), d.subsec_millis())
+/// Appends an `xs:duration` as WinRM clients send it: `PT20.000S`.
+pub fn push_xs_duration(out: &mut String, d: Duration) {
+    // Infallible: writing to a String.
+    let _ = write!(out, "PT{}.{:03}S", d.as_secs(), d.subsec_millis());
 }
 
-/// `uuid:` + an upper-case random GUID.
+#[cfg(test)]
+fn xs_duration(d: Duration) -> String {
+    let mut s = String::new();
+    push_xs_duration(&mut s, d);
+    s
+}
+
+/// `uuid:` + an upper-case random GUID, in one allocation.
 pub fn new_message_id() -> String {
-    let mut s = String::with_capacity(41);
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let guid = uuid::Uuid::new_v4().hyphenated().encode_upper(&mut buf);
+    let mut s = String::with_capacity(5 + guid.len());
     s.push_str("uuid:");
-    s.push_str(
-        &uuid::Uuid::new_v4()
-            .hyphenated()
-            .to_string()
-            .to_ascii_uppercase(),
-    );
+    s.push_str(guid);
     s
 }
 
@@ -75,7 +80,7 @@ pub fn write_envelope(out: &mut String, h: &Header<'_>, body: impl FnOnce(&mut S
     out.push_str("<wsa:MessageID>");
     push_escaped(out, h.message_id);
     out.push_str("</wsa:MessageID><wsman:OperationTimeout>");
-    out.push_str(&xs_duration(h.operation_timeout));
+    push_xs_duration(out, h.operation_timeout);
     out.push_str("</wsman:OperationTimeout>");
     out.push_str("<wsa:ReplyTo><wsa:Address s:mustUnderstand=\"true\">");
     out.push_str(ANONYMOUS);

@@ -292,6 +292,33 @@ mod tests {
     }
 
     #[test]
+    fn typical_requests_fit_their_initial_buffer() {
+        let opts = ClientOptions::default();
+        let to = "https://hyperv-node-0042.datacenter.contoso.example:5986/wsman";
+        let session_id = header::new_message_id();
+        let ctx = MessageContext {
+            to,
+            session_id: &session_id,
+            opts: &opts,
+        };
+        let uri = wql_resource_uri("root/virtualization/v2");
+        let context = header::new_message_id();
+        let longest_query = "SELECT InstanceID, VirtualSystemIdentifier, ElementName, BIOSGUID, BIOSSerialNumber, VirtualSystemSubType, Version FROM Msvm_VirtualSystemSettingData WHERE VirtualSystemType='Microsoft:Hyper-V:System:Realized'";
+        for req in [
+            enumerate::build(&ctx, &uri, longest_query),
+            pull::build(&ctx, &uri, &context),
+            release::build(&ctx, &uri, &context),
+        ] {
+            assert!(
+                req.xml.len() <= header::REQUEST_CAPACITY,
+                "{} bytes",
+                req.xml.len()
+            );
+            assert_eq!(req.xml.capacity(), header::REQUEST_CAPACITY, "buffer grew");
+        }
+    }
+
+    #[test]
     fn every_request_has_a_fresh_message_id_except_identify() {
         let reqs = every_buildable_request();
         let ids: Vec<_> = reqs.iter().filter_map(|r| r.message_id.clone()).collect();
