@@ -4,12 +4,15 @@
 //!
 //! Writers hold a `CollectionLock`; reports open the file read-only.
 
+mod clusters;
 mod digest;
 mod error;
 mod facts;
+mod hosts;
 mod lock;
 mod record;
 mod runs;
+mod vms;
 
 pub use error::StoreError;
 pub use lock::CollectionLock;

@@ -1,0 +1,133 @@
+//! Host identity and host facts, inside a `record_host` transaction.
+
+use crate::inventory::HostSnapshot;
+use crate::store::RunId;
+use crate::store::clusters::write_cluster_facts;
+use crate::store::error::StoreError;
+use crate::store::facts::HostFacts;
+use crate::store::record::{HostId, Tx};
+use crate::store::vms::write_vm_facts;
+
+/// Finds or creates the host and writes its facts once per run.
+pub(crate) async fn write_facts(
+    tx: &mut Tx,
+    run: RunId,
+    s: &HostSnapshot,
+) -> Result<HostId, StoreError> {
+    let identity = s
+        .identity
+        .key(s.name.as_deref())
+        .ok_or(StoreError::NoIdentity)?;
+    let found: Option<(i64, Option<i64>)> =
+        sqlx::query_as("SELECT id, last_ok_run_id FROM hosts WHERE identity = $1")
+            .bind(&identity)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (host, prev_ok) = match found {
+        Some((id, prev)) => (id, prev),
+        None => {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO hosts (identity, uuid, serial, first_run_id) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(&identity)
+            .bind(&s.identity.uuid)
+            .bind(&s.identity.serial)
+            .bind(run.0)
+            .fetch_one(&mut **tx)
+            .await?;
+            (id, None)
+        }
+    };
+    if prev_ok == Some(run.0) {
+        // Same machine under another address in this run: facts are written.
+        return Ok(HostId(host));
+    }
+    write_host_facts(tx, run, host, prev_ok, s).await?;
+    write_vm_facts(tx, run, host, prev_ok, s).await?;
+    if let Some(c) = &s.cluster {
+        write_cluster_facts(tx, run, c).await?;
+    }
+    sqlx::query(
+        "UPDATE hosts SET last_ok_run_id = $1, serial = COALESCE($2, serial) WHERE id = $3",
+    )
+    .bind(run.0)
+    .bind(&s.identity.serial)
+    .bind(host)
+    .execute(&mut **tx)
+    .await?;
+    Ok(HostId(host))
+}
+
+async fn write_host_facts(
+    tx: &mut Tx,
+    run: RunId,
+    host: i64,
+    prev_ok: Option<i64>,
+    s: &HostSnapshot,
+) -> Result<(), StoreError> {
+    let (f, digest) = HostFacts::from_snapshot(s)?;
+    let latest: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, digest, last_run_id FROM host_facts WHERE host_id = $1 ORDER BY last_run_id DESC, id DESC LIMIT 1",
+    )
+    .bind(host)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id, d, last)) = latest
+        && d == digest
+        && Some(last) == prev_ok
+    {
+        return extend(tx, Facts::Host, id, run).await;
+    }
+    sqlx::query(
+        "INSERT INTO host_facts (host_id, first_run_id, last_run_id, name, fqdn, manufacturer, model, serial, os,
+             os_build, sockets, cores, logical_processors, memory_mb, processor_vendor, processor_model, processors,
+             cluster_name, hyperv_namespace, digest)
+         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(host)
+    .bind(run.0)
+    .bind(f.name)
+    .bind(f.fqdn)
+    .bind(f.manufacturer)
+    .bind(f.model)
+    .bind(f.serial)
+    .bind(f.os)
+    .bind(f.os_build)
+    .bind(f.sockets)
+    .bind(f.cores)
+    .bind(f.logical_processors)
+    .bind(f.memory_mb)
+    .bind(f.processor_vendor)
+    .bind(f.processor_model)
+    .bind(f.processors)
+    .bind(f.cluster_name)
+    .bind(f.hyperv_namespace)
+    .bind(digest)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+pub(crate) enum Facts {
+    Host,
+    Cluster,
+}
+
+pub(crate) async fn extend(
+    tx: &mut Tx,
+    table: Facts,
+    id: i64,
+    run: RunId,
+) -> Result<(), StoreError> {
+    let sql = match table {
+        Facts::Host => "UPDATE host_facts SET last_run_id = $1 WHERE id = $2",
+        Facts::Cluster => "UPDATE cluster_facts SET last_run_id = $1 WHERE id = $2",
+    };
+    sqlx::query(sql)
+        .bind(run.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
