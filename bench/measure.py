@@ -60,8 +60,16 @@ NICE = 0
 
 
 def set_nice(value: int) -> None:
+    """Children run at this priority. With autogroup scheduling, a process's
+    nice only counts inside its session's group, so the group's nice is set
+    too (negative values need root); a failure leaves the default."""
     global NICE
     NICE = value
+    if value:
+        try:
+            Path("/proc/self/autogroup").write_text(str(value))
+        except OSError:
+            pass
 
 
 def child_setup() -> None:
