@@ -371,29 +371,63 @@ impl Rng {
     }
 }
 
-#[test]
-fn random_byte_flips_never_panic() {
-    const MARKUP: &[u8] = b"<>/&;:=\"' \x00\xff#x!?[]-";
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+/// Bytes that make or break markup, favoured over uniform noise.
+const MARKUP: &[u8] = b"<>/&;:=\"' \x00\xff#x!?[]-";
+
+/// One random edit: overwrite, insert, delete, or duplicate a slice.
+fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
+    let at = rng.below(bytes.len().max(1)).min(bytes.len());
+    let byte = if rng.below(2) == 0 {
+        MARKUP[rng.below(MARKUP.len())]
+    } else {
+        rng.next() as u8
+    };
+    match rng.below(4) {
+        0 if at < bytes.len() => bytes[at] = byte,
+        1 => bytes.insert(at, byte),
+        2 if at < bytes.len() => {
+            bytes.remove(at);
+        }
+        _ => {
+            let end = (at + rng.below(64)).min(bytes.len());
+            let slice = bytes[at..end].to_vec();
+            let to = rng.below(bytes.len() + 1);
+            bytes.splice(to..to, slice);
+        }
+    }
+}
+
+fn garble_rounds(rounds: usize, seed: u64) -> usize {
+    let mut rng = Rng(seed);
     let mut rejected = 0;
-    for round in 0..3000 {
-        let doc = ALL_FIXTURES[round % ALL_FIXTURES.len()].as_bytes();
-        let mut bytes = doc.to_vec();
+    for round in 0..rounds {
+        let mut bytes = ALL_FIXTURES[round % ALL_FIXTURES.len()].as_bytes().to_vec();
         for _ in 0..1 + rng.below(4) {
-            let at = rng.below(bytes.len());
-            bytes[at] = if rng.below(2) == 0 {
-                MARKUP[rng.below(MARKUP.len())]
-            } else {
-                rng.next() as u8
-            };
+            mutate(&mut rng, &mut bytes);
         }
         if parse_enumeration_response_bytes(&bytes).is_err() {
             rejected += 1;
         }
         if let Ok(s) = std::str::from_utf8(&bytes) {
             let _ = parse_envelope(s);
+            let _ = parse_instance(s);
         }
     }
+    rejected
+}
+
+#[test]
+fn random_edits_never_panic() {
+    let rejected = garble_rounds(3000, 0x5EED_1234_ABCD_0001);
     // Faults and Identify are never pages, so at least those are rejected.
     assert!(rejected >= 3000 * 5 / 13, "only {rejected} rejected");
+}
+
+/// A longer run of the same: `cargo test --lib wsman::cim -- --ignored`.
+#[test]
+#[ignore]
+fn random_edits_never_panic_long_run() {
+    for seed in 1..=20u64 {
+        garble_rounds(10_000, seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    }
 }
