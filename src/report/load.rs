@@ -180,6 +180,30 @@ pub async fn outcomes_between(
     rows.into_iter().map(Outcome::try_from).collect()
 }
 
+/// The keys of an outcome, without its texts: what the PVU report needs
+/// for every host of every run.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutcomeKey {
+    pub run_id: i64,
+    pub address: String,
+    pub host_id: Option<i64>,
+    pub ok: bool,
+}
+
+pub async fn outcome_keys_between(
+    pool: &SqlitePool,
+    lo: i64,
+    hi: i64,
+) -> Result<Vec<OutcomeKey>, ReportError> {
+    let sql = "SELECT run_id, address, host_id, status = 'ok' AS ok FROM host_outcomes \
+               WHERE run_id BETWEEN ? AND ? ORDER BY run_id, address";
+    Ok(sqlx::query_as(sql)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(pool)
+        .await?)
+}
+
 /// The newest OK outcome for `address` in a complete run before `run_id`.
 pub async fn last_ok_before(
     pool: &SqlitePool,

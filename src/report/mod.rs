@@ -5,6 +5,7 @@
 pub mod error;
 pub mod format;
 pub mod history;
+pub(crate) mod idhash;
 pub mod load;
 pub mod pvu;
 pub mod pvu_table;

@@ -19,6 +19,7 @@ use sqlx::SqlitePool;
 use self::arith::{HostFigures, RunFigures};
 use self::snapshot::{Gap, RunSnapshot};
 use self::vm_filter::VmFilter;
+use super::idhash::IdMap;
 use super::pvu_table::{PvuTable, Rate};
 use super::{ReportError, load, time};
 
@@ -289,7 +290,7 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
         .map_or(first.id, |r| r.id.min(first.id));
     let hi = last.id;
 
-    let outcomes: Vec<load::Outcome> = load::outcomes_between(pool, lo, hi)
+    let outcomes: Vec<load::OutcomeKey> = load::outcome_keys_between(pool, lo, hi)
         .await?
         .into_iter()
         .filter(|o| all_runs.contains_key(&o.run_id))
@@ -343,11 +344,11 @@ fn compute<'a>(
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
     let mut per_run: Vec<RunFigures<i64>> = Vec::new();
-    let mut traces: HashMap<(i64, i64), HostRun<'a>> = HashMap::new();
+    let mut traces: IdMap<(i64, i64), HostRun<'a>> = IdMap::default();
     let mut aggs: BTreeMap<i64, HostAgg<'a>> = BTreeMap::new();
     // Rates per host-facts row and counted-ness per VM-facts row are fixed
     // for the period: computed once, not once per run.
-    let mut rates: HashMap<i64, Rate> = HashMap::new();
+    let mut rates: IdMap<i64, Rate> = IdMap::default();
     for snap in snaps {
         for h in &snap.hosts {
             let f = h.facts;
@@ -360,7 +361,7 @@ fn compute<'a>(
             });
         }
     }
-    let mut counted_rows: HashMap<i64, bool> = HashMap::new();
+    let mut counted_rows: IdMap<i64, bool> = IdMap::default();
     let mut gaps: BTreeMap<Gap, Vec<i64>> = BTreeMap::new();
     let mut runs = Vec::new();
 

@@ -2,11 +2,12 @@
 //! carried forward from their last good snapshot (within the staleness
 //! limit) and every gap named. Pure: works on rows already loaded.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::report::load::{ClusterFacts, HostFacts, Outcome, Run, VmFacts};
+use crate::report::idhash::{IdMap, IdSet};
+use crate::report::load::{ClusterFacts, HostFacts, OutcomeKey, Run, VmFacts};
 use crate::report::topology::norm_guid;
 
 /// One physical host as it counts in one run.
@@ -60,7 +61,7 @@ pub struct Rows<'a> {
     /// Every complete run that may be referenced, by id.
     pub runs: &'a BTreeMap<i64, Run>,
     /// Outcomes of complete runs from the look-back window to the period end.
-    pub outcomes: &'a [Outcome],
+    pub outcomes: &'a [OutcomeKey],
     pub host_facts: &'a [HostFacts],
     pub vm_facts: &'a [VmFacts],
     pub cluster_facts: &'a [ClusterFacts],
@@ -73,7 +74,7 @@ pub fn assemble<'a>(
     max_staleness: Duration,
     last_ok_before_window: &HashMap<String, i64>,
 ) -> Vec<RunSnapshot<'a>> {
-    let mut by_run: BTreeMap<i64, Vec<&Outcome>> = BTreeMap::new();
+    let mut by_run: BTreeMap<i64, Vec<&OutcomeKey>> = BTreeMap::new();
     // address -> ascending (run_id, host_id) of OK outcomes
     let mut ok_by_address: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
     for o in rows.outcomes {
@@ -88,15 +89,32 @@ pub fn assemble<'a>(
     for v in ok_by_address.values_mut() {
         v.sort_unstable();
     }
-    let mut host_idx: HashMap<i64, Vec<&HostFacts>> = HashMap::new();
+    let mut host_idx: IdMap<i64, Vec<&HostFacts>> = IdMap::default();
     for f in rows.host_facts {
         host_idx.entry(f.host_id).or_default().push(f);
     }
-    let mut vm_idx: HashMap<i64, Vec<&VmFacts>> = HashMap::new();
+    let mut vm_idx: IdMap<i64, Vec<&VmFacts>> = IdMap::default();
     for f in rows.vm_facts {
         vm_idx.entry(f.host_id).or_default().push(f);
     }
 
+    let guid_ids: HashMap<&str, i64> = rows
+        .vm_facts
+        .iter()
+        .map(|f| (f.guid.as_str(), f.vm_id))
+        .collect();
+    let clusters: Vec<ClusterView<'_>> = rows
+        .cluster_facts
+        .iter()
+        .map(|c| ClusterView {
+            facts: c,
+            owner_ids: c
+                .vm_owners
+                .iter()
+                .map(|o| guid_ids.get(norm_guid(&o.vm_guid).as_str()).copied())
+                .collect(),
+        })
+        .collect();
     period
         .iter()
         .map(|run| {
@@ -188,7 +206,7 @@ pub fn assemble<'a>(
                     duplicates_dropped: Vec::new(),
                 });
             }
-            dedupe_vms(&mut hosts);
+            let present = dedupe_vms(&mut hosts);
             // A node already listed as a failed address is not listed twice.
             let gapped: Vec<String> = gaps
                 .iter()
@@ -199,7 +217,7 @@ pub fn assemble<'a>(
                     _ => None,
                 })
                 .collect();
-            cluster_gaps(run.id, rows.cluster_facts, &hosts, &gapped, &mut gaps);
+            cluster_gaps(run.id, &clusters, &hosts, &present, &gapped, &mut gaps);
             gaps.sort();
             gaps.dedup();
             RunSnapshot { run, hosts, gaps }
@@ -209,7 +227,8 @@ pub fn assemble<'a>(
 
 /// A VM is counted on one host per run: a fresh observation beats a carried
 /// one, and the newer snapshot beats the older.
-fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) {
+/// Returns the ids of every VM present in the run.
+fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) -> IdSet<i64> {
     let mut order: Vec<usize> = (0..hosts.len()).collect();
     // fresh first, then newest snapshot; host_id keeps it deterministic
     order.sort_by_key(|&i| {
@@ -220,13 +239,13 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) {
             h.host_id,
         )
     });
-    // GUIDs are normalised at load: compared as they are.
-    let mut seen: HashSet<&str> = HashSet::new();
+    // By VM row id: the store's identity of a VM (its GUID), as an integer.
+    let mut seen: IdSet<i64> = IdSet::default();
     for i in order {
         let h = &mut hosts[i];
         let mut kept = Vec::with_capacity(h.vms.len());
         for v in h.vms.drain(..) {
-            if seen.insert(v.guid.as_str()) {
+            if seen.insert(v.vm_id) {
                 kept.push(v);
             } else {
                 h.duplicates_dropped.push(v.guid.as_str());
@@ -234,30 +253,43 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) {
         }
         h.vms = kept;
     }
+    seen
 }
 
 fn short_name(s: &str) -> String {
     s.split('.').next().unwrap_or(s).to_ascii_lowercase()
 }
 
+/// A cluster's facts with each owned VM's row id (None: never collected).
+struct ClusterView<'a> {
+    facts: &'a ClusterFacts,
+    owner_ids: Vec<Option<i64>>,
+}
+
 fn cluster_gaps(
     run_id: i64,
-    clusters: &[ClusterFacts],
+    clusters: &[ClusterView<'_>],
     hosts: &[HostAtRun<'_>],
+    present: &IdSet<i64>,
     gapped_addresses: &[String],
     gaps: &mut Vec<Gap>,
 ) {
+    let mut covering = clusters
+        .iter()
+        .filter(|c| c.facts.covers(run_id))
+        .peekable();
+    if covering.peek().is_none() {
+        return;
+    }
     let mut names: BTreeSet<String> = gapped_addresses.iter().map(|a| short_name(a)).collect();
-    let mut vms: HashSet<&str> = HashSet::new();
     for h in hosts {
         for n in [&h.facts.name, &h.facts.fqdn].into_iter().flatten() {
             names.insert(short_name(n));
         }
         names.insert(short_name(&h.address));
-        vms.extend(h.vms.iter().map(|v| v.guid.as_str()));
-        vms.extend(h.duplicates_dropped.iter().copied());
     }
-    for c in clusters.iter().filter(|c| c.covers(run_id)) {
+    for view in covering {
+        let c = view.facts;
         for n in &c.nodes {
             if !names.contains(&short_name(&n.name)) {
                 gaps.push(Gap::ClusterNode {
@@ -266,8 +298,8 @@ fn cluster_gaps(
                 });
             }
         }
-        for o in &c.vm_owners {
-            if !vms.contains(norm_guid(&o.vm_guid).as_str()) {
+        for (o, id) in c.vm_owners.iter().zip(&view.owner_ids) {
+            if !id.is_some_and(|id| present.contains(&id)) {
                 gaps.push(Gap::OrphanVm {
                     cluster: c.name.clone(),
                     vm_guid: norm_guid(&o.vm_guid),
