@@ -106,6 +106,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--timeout-secs", type=float, default=1200, help="the most one measured run may take")
     ap.add_argument("--json-out", type=Path)
     ap.add_argument("--nice", type=int, default=0, help="priority of the measured processes (negative needs root)")
+    ap.add_argument("--no-warm-up", action="store_true", help="skip the unmeasured collect that warms the simulator")
     ap.add_argument("--profile", action="store_true", help="one more hvinv run under perf: CPU share per layer")
     args = ap.parse_args()
     if not args.binary.is_file():
@@ -145,6 +146,13 @@ def main() -> int:
             sim.wait_ready(timeout=60 + args.hosts * 0.05)
             env = dict(os.environ, HVINV_SIM_PASSWORD=sim_password(sim.config))
             env.pop("RUST_LOG", None)
+            if not args.no_warm_up:
+                # The simulator renders each host's answers on first use; without
+                # this, hvinv's first run would pay for that and the peer would not.
+                print("bench: warming the simulator up (one unmeasured collect) ...", file=sys.stderr, flush=True)
+                set_concurrency(sim.config, args.concurrency[0])
+                warm_up = run_hvinv(args, sim, env, workdir / "warm-up.db", "warm-up")
+                info["warm_up"] = {"wall_secs": warm_up.wall_secs, "simulator_cpu_secs": warm_up.sim_cpu_secs}
             runs = []
             for c in args.concurrency:
                 set_concurrency(sim.config, c)

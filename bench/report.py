@@ -118,8 +118,14 @@ def report(
     for m in firsts:
         cpu_floor = (m.cpu_secs + m.sim_cpu_secs) / cores
         print(f"  {m.label}: ({m.cpu_secs:.2f} s + {m.sim_cpu_secs:.2f} s) / {cores} = {cpu_floor:.2f} s")
+    if "warm_up" in info:
+        w = info["warm_up"]
+        print(
+            f"warm-up (unmeasured collect before the runs above): {w['wall_secs']:.2f} s,"
+            f" simulator CPU {w['simulator_cpu_secs']:.2f} s (it renders each host's answers once)"
+        )
     if sim_line:
-        print(f"simulator: {sim_line.removeprefix('hvinv simulate: ')}")
+        print(f"simulator, whole session: {sim_line.removeprefix('hvinv simulate: ')}")
 
     ratios: dict[str, float] = {}
     print()
