@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from floor import round_trip_floor
@@ -137,6 +138,8 @@ def main() -> int:
     set_nice(args.nice)
     info = machine()
     info["nice"] = args.nice
+    # HEAD may have moved since the binary was built: say when it was.
+    info["binary_built"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(args.binary.stat().st_mtime))
     floors = {c: round_trip_floor(args.hosts, args.vms_per_host, args.latency_ms, c) for c in args.concurrency}
     with tempfile.TemporaryDirectory(prefix="hvinv-bench-") as tmp:
         workdir = Path(tmp)

@@ -97,7 +97,7 @@ def report(
         f"sealed HTTP (NTLM), concurrency {', '.join(str(c) for c in args.concurrency)}"
     )
     print(
-        f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, commit {info['git_commit']}"
+        f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, HEAD {info['git_commit']}, binary built {info.get('binary_built', '?')}"
         + (f", measured processes at nice {info['nice']}" if info.get("nice") else "")
     )
     print()
