@@ -438,3 +438,97 @@ async fn wrong_password_gets_401_without_a_token_and_closes() {
     assert_eq!(s.stats().auth_failures, 1);
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn pages_shrink_to_fit_the_clients_max_envelope_size() {
+    let estate = Estate::demo(3);
+    let idx = estate
+        .hosts
+        .iter()
+        .position(|h| h.name == "HV-BIG")
+        .unwrap();
+    let s = sim(estate, 100).await;
+    let mut raw = Raw::connect(&s.endpoints()[idx]).await;
+    let (mut keys, _) = login(&mut raw, None).await;
+    let xml = enumerate(
+        "root/virtualization/v2",
+        "SELECT * FROM Msvm_ComputerSystem",
+        true,
+    )
+    .replace(
+        "</s:Header>",
+        "<w:MaxEnvelopeSize>16384</w:MaxEnvelopeSize></s:Header>",
+    );
+    let r = raw.post(None, framing::CONTENT_TYPE, keys.seal(&xml)).await;
+    let reply = keys.unseal(&r.body);
+    let items = reply.matches("<p:Msvm_ComputerSystem ").count();
+    assert!((1..100).contains(&items), "{items} items");
+    assert!(reply.len() <= 16384, "{} bytes", reply.len());
+    assert!(context_of(&reply).is_some());
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn identify_is_answered_unauthenticated_when_asked() {
+    let s = sim(Estate::demo(3), 100).await;
+    let ep = &s.endpoints()[0];
+    let tcp = tokio::net::TcpStream::connect(ep.http).await.unwrap();
+    let (mut send, conn) = http1::handshake(TokioIo::new(tcp)).await.unwrap();
+    tokio::spawn(conn);
+    let body = format!(
+        "<s:Envelope xmlns:s=\"{}\" xmlns:wsmid=\"{}\"><s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>",
+        ns::SOAP,
+        ns::WSMID
+    );
+    let req = http::Request::post("/wsman")
+        .header("Host", ep.http.to_string())
+        .header("WSMANIDENTIFY", "unauthenticated")
+        .header("Content-Type", "application/soap+xml;charset=UTF-8")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let b = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&b)
+            .contains("<wsmid:ProductVendor>Microsoft Corporation</wsmid:ProductVendor>")
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn spnego_with_a_non_ntlm_optimistic_token_is_steered_to_ntlm() {
+    let s = sim(Estate::demo(3), 100).await;
+    let mut raw = Raw::connect(&s.endpoints()[0]).await;
+    // negTokenInit whose mechToken is not NTLMSSP (say, a Kerberos AP-REQ).
+    let fake = [0x6e, 0x03, 0x01, 0x02, 0x03];
+    let mut seq = vec![0xa2, (fake.len() + 2) as u8, 0x04, fake.len() as u8];
+    seq.extend(fake);
+    let mut a0 = vec![0x30, seq.len() as u8];
+    a0.extend(seq);
+    let mut inner = vec![
+        0x06,
+        0x06,
+        0x2b,
+        0x06,
+        0x01,
+        0x05,
+        0x05,
+        0x02,
+        0xa0,
+        a0.len() as u8,
+    ];
+    inner.extend(a0);
+    let mut t = vec![0x60, inner.len() as u8];
+    t.extend(inner);
+    let r = raw.post(Some(&t), "application/soap+xml", vec![]).await;
+    assert_eq!(r.status, 401);
+    let tok = r.www_auth.expect("negTokenResp");
+    assert_eq!(tok.first(), Some(&0xa1));
+    // It names the NTLM mechanism (OID 1.3.6.1.4.1.311.2.2.10).
+    assert!(
+        tok.windows(10)
+            .any(|w| w == [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a])
+    );
+    s.shutdown().await;
+}

@@ -178,6 +178,10 @@ fn respond(
         } else {
             (token, None)
         };
+        if wrapped && !ntlm.starts_with(b"NTLMSSP\0") {
+            // A Kerberos (or other) optimistic token: ask for NTLM instead.
+            return unauthorized(Some(&spnego::response(1, true, None, None)), false);
+        }
         match st.acceptor.step(&ntlm, &id, &shared.accounts) {
             Ok(Step::Challenge(ch)) => {
                 st.session = None;
@@ -221,7 +225,25 @@ fn respond(
             }
         }
     }
+    if st.session.is_none() && unauthenticated_identify(headers, body) {
+        let mut r = plain(StatusCode::OK);
+        *r.body_mut() = SimBody::full(response::identify());
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SOAP_CT));
+        return r;
+    }
     serve_soap(shared, info, generation, host, headers, body, st)
+}
+
+/// `WSMANIDENTIFY: unauthenticated` with an Identify body is answered
+/// without authentication, as Windows does.
+fn unauthenticated_identify(headers: &http::HeaderMap, body: &Bytes) -> bool {
+    headers
+        .get("WSMANIDENTIFY")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("unauthenticated"))
+        && crate::simulator::soap::request::parse(body)
+            .is_ok_and(|r| r.body == crate::simulator::soap::request::Body::Identify)
 }
 
 /// SPNEGO mechListMIC: verify the client's over the MechTypeList, answer

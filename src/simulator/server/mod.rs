@@ -23,6 +23,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 
+/// Bound on the request log (a long `hvinv simulate` run must not grow
+/// without end).
+const MAX_LOG: usize = 1_000_000;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an idle kept-alive connection may wait for its next request.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -100,6 +103,7 @@ impl Shared {
     pub fn record(&self, entry: LoggedRequest) {
         if self.log_requests
             && let Ok(mut l) = self.log.lock()
+            && l.len() < MAX_LOG
         {
             l.push(entry);
         }

@@ -132,9 +132,32 @@ fn namespace_of(uri: &str) -> Option<&str> {
     uri.get(n..)?.strip_suffix("/*")
 }
 
-fn page_len(ctx: &Ctx<'_>, req: &Request) -> usize {
+/// Room the envelope around the items needs (headers, context, tags).
+const ENVELOPE_OVERHEAD: usize = 2048;
+/// Windows' MaxEnvelopeSizekb default (500 KiB on 2012 and later).
+const DEFAULT_MAX_ENVELOPE: usize = 512_000;
+
+/// End of the page starting at `start`: at most the page size and the
+/// client's MaxElements, and (as Windows does) no more items than fit in
+/// the client's MaxEnvelopeSize; always at least one item.
+fn page_end(ctx: &Ctx<'_>, req: &Request, items: &[Arc<str>], start: usize) -> usize {
     let asked = req.max_elements.map_or(usize::MAX, |m| m as usize);
-    ctx.page_size.min(asked).max(1)
+    let count = ctx.page_size.min(asked).max(1);
+    let budget = req
+        .max_envelope
+        .map_or(DEFAULT_MAX_ENVELOPE, |m| m as usize)
+        .min(DEFAULT_MAX_ENVELOPE)
+        .saturating_sub(ENVELOPE_OVERHEAD);
+    let mut end = start;
+    let mut used = 0usize;
+    for item in items.iter().skip(start).take(count) {
+        if end > start && used + item.len() > budget {
+            break;
+        }
+        used += item.len();
+        end += 1;
+    }
+    end
 }
 
 fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<String, Fault> {
@@ -175,7 +198,7 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
         let id = contexts.insert(Cursor { items, pos: 0 });
         return Ok(response::enumerate(rel, None, Some(&id)));
     }
-    let n = page_len(ctx, req).min(items.len());
+    let n = page_end(ctx, req, &items, 0);
     let page = items.get(..n).unwrap_or_default();
     if n < items.len() {
         let id = contexts.insert(Cursor {
@@ -197,10 +220,7 @@ fn pull(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<String,
         .open
         .remove(id)
         .ok_or(Fault::InvalidEnumerationContext)?;
-    let end = cursor
-        .pos
-        .saturating_add(page_len(ctx, req))
-        .min(cursor.items.len());
+    let end = page_end(ctx, req, &cursor.items, cursor.pos);
     let page = cursor.items.get(cursor.pos..end).unwrap_or_default();
     let rel = req.message_id.as_deref();
     if end < cursor.items.len() {

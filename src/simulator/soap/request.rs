@@ -27,6 +27,8 @@ pub struct Request {
     pub filter_dialect: Option<String>,
     pub context: Option<String>,
     pub max_elements: Option<u32>,
+    /// `wsman:MaxEnvelopeSize` in bytes.
+    pub max_envelope: Option<u32>,
     pub optimize: bool,
 }
 
@@ -68,6 +70,7 @@ enum Capture {
     Filter,
     Context,
     MaxElements,
+    MaxEnvelope,
 }
 
 pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
@@ -82,6 +85,7 @@ pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
         filter_dialect: None,
         context: None,
         max_elements: None,
+        max_envelope: None,
         optimize: false,
     };
     // Path of (namespace, local name) from the root.
@@ -143,6 +147,7 @@ pub fn parse(body: &[u8]) -> Result<Request, ParseError> {
                     }
                     (ns::WSEN, "EnumerationContext") => Capture::Context,
                     (ns::WSEN | ns::WSMAN, "MaxElements") => Capture::MaxElements,
+                    (ns::WSMAN, "MaxEnvelopeSize") => Capture::MaxEnvelope,
                     (ns::WSMAN, "OptimizeEnumeration") => {
                         req.optimize = true;
                         Capture::None
@@ -204,6 +209,7 @@ fn store(req: &mut Request, what: Capture, value: String) {
         Capture::Filter => req.filter = Some(v),
         Capture::Context => req.context = Some(v),
         Capture::MaxElements => req.max_elements = v.parse().ok(),
+        Capture::MaxEnvelope => req.max_envelope = v.parse().ok(),
         Capture::None => {}
     }
 }
