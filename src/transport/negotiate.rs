@@ -382,4 +382,40 @@ mod tests {
         let (sent, _) = start.negotiate(None).unwrap();
         assert!(sent.authenticate(b"hello").is_err());
     }
+
+    #[test]
+    fn mutated_challenges_are_errors_or_tokens_never_panics() {
+        let mut server = Server::new("user", "DOM", "secret");
+        let (_, negotiate) = Start::new(&creds("DOM\\user", "secret"), "WSMAN/h".into())
+            .unwrap()
+            .negotiate(None)
+            .unwrap();
+        let challenge = server.step(&negotiate).unwrap();
+        // A fixed LCG: the same 2000 mutations every run.
+        let mut seed = 0x5eed_u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for i in 0..2000 {
+            let mut c = challenge.clone();
+            for _ in 0..=(i % 4) {
+                let pos = next() % c.len();
+                c[pos] = next() as u8;
+            }
+            if i % 7 == 0 {
+                c.truncate(next() % c.len());
+            }
+            let outcome = std::panic::catch_unwind(|| {
+                let (sent, _) = Start::new(&creds("DOM\\user", "secret"), "WSMAN/h".into())
+                    .unwrap()
+                    .negotiate(None)
+                    .unwrap();
+                let _ = sent.authenticate(&c);
+            });
+            assert!(outcome.is_ok(), "panicked on challenge {}", hex::encode(&c));
+        }
+    }
 }
