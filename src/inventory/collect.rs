@@ -84,27 +84,30 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
 
     let computer_system = win32(r, &COMPUTER_SYSTEM, &COMPUTER_SYSTEM_ALL).await?;
     let product = win32(r, &PRODUCT, &PRODUCT_ALL).await?;
-    let bios = win32(r, &BIOS, &BIOS_ALL).await?;
+    // Every select is a round trip: Win32_BIOS only when the product row
+    // has no usable serial (it is the same SMBIOS field on servers).
+    let bios = if product_serial_usable(&product) {
+        Vec::new()
+    } else {
+        win32(r, &BIOS, &BIOS_ALL).await?
+    };
     let processors = win32(r, &PROCESSOR, &PROCESSOR_ALL).await?;
     let operating_system = win32(r, &OPERATING_SYSTEM, &OPERATING_SYSTEM_ALL).await?;
-    let vmms = match win32(r, &VMMS_SERVICE, &VMMS_SERVICE_ALL).await {
-        Ok(rows) => Some(rows),
-        Err(e) => {
-            warnings.push(format!("vmms service: {e}"));
-            None
-        }
-    };
 
-    let hyperv = match hyperv(r).await {
-        // A stopped vmms makes the Hyper-V provider fail; say so rather
-        // than pass on a provider fault code.
-        Err(CollectError::Query { source, .. })
-            if classify(&source) != FaultClass::AccessDenied
-                && let Some(state) = vmms_stopped(vmms.as_deref()) =>
+    // The vmms service is read only when Hyper-V does not answer: a stopped
+    // service is then the likely reason, and worth naming.
+    let (hyperv, vmms) = match hyperv(r).await {
+        Ok(h) => (h, None),
+        Err(CollectError::Query { query, source })
+            if classify(&source) != FaultClass::AccessDenied =>
         {
-            return Err(CollectError::VmmsNotRunning { state, source });
+            let vmms = vmms_rows(r, &mut warnings).await;
+            if let Some(state) = vmms_stopped(vmms.as_deref()) {
+                return Err(CollectError::VmmsNotRunning { state, source });
+            }
+            return Err(CollectError::Query { query, source });
         }
-        other => other?,
+        Err(e) => return Err(e),
     };
     let cluster = cluster(r, &mut warnings).await;
 
@@ -119,6 +122,24 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
         cluster,
         warnings,
     })
+}
+
+async fn vmms_rows<R: WqlRunner>(r: &mut R, warnings: &mut Vec<String>) -> Option<Vec<Instance>> {
+    use queries::*;
+    match win32(r, &VMMS_SERVICE, &VMMS_SERVICE_ALL).await {
+        Ok(rows) => Some(rows),
+        Err(e) => {
+            warnings.push(format!("vmms service: {e}"));
+            None
+        }
+    }
+}
+
+/// Whether `Win32_ComputerSystemProduct.IdentifyingNumber` is a real serial.
+fn product_serial_usable(rows: &[Instance]) -> bool {
+    rows.first()
+        .and_then(|p| p.text("IdentifyingNumber"))
+        .is_some_and(|s| !crate::inventory::model::is_placeholder_serial(s))
 }
 
 /// The vmms service's state when it was found and is not running.

@@ -2,12 +2,14 @@
 //! topology model built from them.
 
 pub mod classes;
+mod cluster;
 mod collect;
 mod error;
 pub mod fault;
 pub mod model;
 pub mod queries;
 mod snapshot;
+mod vms;
 
 pub use collect::{WqlRunner, collect_host, collect_with, run_queries};
 pub use error::{BadValue, CollectError};
@@ -16,6 +18,5 @@ pub use model::{
     VmSnapshot, VmState,
 };
 pub use queries::{QUERIES, Query};
-pub use snapshot::{
-    ClusterResults, HyperVNamespace, HyperVResults, QueryResults, build_snapshot, instance_id_guid,
-};
+pub use snapshot::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults, build_snapshot};
+pub use vms::instance_id_guid;

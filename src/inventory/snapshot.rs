@@ -2,11 +2,12 @@
 //! no I/O, so every pitfall is tested with hand-built instances.
 
 use crate::inventory::classes::*;
+use crate::inventory::cluster::build_cluster;
 use crate::inventory::error::{BadValue, CollectError};
 use crate::inventory::model::*;
 use crate::inventory::queries::{VIRT_V1, VIRT_V2};
+use crate::inventory::vms::build_vms;
 use crate::wsman::Instance;
-use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Which Hyper-V namespace answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +67,6 @@ pub struct QueryResults {
     /// Warnings raised while querying.
     pub warnings: Vec<String>,
 }
-
-const REALIZED: &str = "Microsoft:Hyper-V:System:Realized";
 
 pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
     let mut warnings = r.warnings.clone();
@@ -148,7 +147,7 @@ pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
     })
 }
 
-fn first<T>(
+pub(crate) fn first<T>(
     rows: &[Instance],
     f: fn(&Instance) -> Result<T, BadValue>,
 ) -> Result<Option<T>, BadValue> {
@@ -217,178 +216,6 @@ fn vmms_warning(rows: &[Instance], warnings: &mut Vec<String>) -> Result<(), Bad
         Some(_) => {}
     }
     Ok(())
-}
-
-/// The GUID in a setting-data `InstanceID`: `Microsoft:<GUID>` or
-/// `Microsoft:<GUID>\<device>\<n>`.
-pub fn instance_id_guid(instance_id: &str) -> Option<String> {
-    let rest = instance_id.trim().strip_prefix("Microsoft:")?;
-    let guid = rest.split(['\\', '/']).next()?;
-    normalize_guid(guid)
-}
-
-fn build_vms(
-    h: &HyperVResults,
-    cluster: Option<&ClusterSnapshot>,
-) -> Result<Vec<VmSnapshot>, CollectError> {
-    // Realized configurations, keyed by VM GUID; and configuration GUID → VM.
-    let mut settings: HashMap<String, MsvmVirtualSystemSettingData> = HashMap::new();
-    let mut config_to_vm: HashMap<String, String> = HashMap::new();
-    for i in &h.settings {
-        let s = MsvmVirtualSystemSettingData::from_instance(i)?;
-        if !is_current(&s, h.namespace) {
-            continue;
-        }
-        let config = s.instance_id.as_deref().and_then(instance_id_guid);
-        let vm = s
-            .virtual_system_identifier
-            .as_deref()
-            .or(s.system_name.as_deref())
-            .and_then(normalize_guid)
-            .or_else(|| config.clone());
-        let Some(vm) = vm else { continue };
-        if let Some(c) = config {
-            config_to_vm.insert(c, vm.clone());
-        }
-        settings.entry(vm).or_insert(s);
-    }
-
-    // Checkpoint rows carry their checkpoint's GUID, which is no VM's
-    // realized configuration GUID, so they never reach this map.
-    let mut cpu: HashMap<String, MsvmProcessorSettingData> = HashMap::new();
-    for i in &h.processor_settings {
-        let p = MsvmProcessorSettingData::from_instance(i)?;
-        if let Some(vm) = owner(p.instance_id.as_deref(), &config_to_vm) {
-            cpu.entry(vm).or_insert(p);
-        }
-    }
-    let mut mem: HashMap<String, MsvmMemorySettingData> = HashMap::new();
-    for i in &h.memory_settings {
-        let m = MsvmMemorySettingData::from_instance(i)?;
-        if let Some(vm) = owner(m.instance_id.as_deref(), &config_to_vm) {
-            mem.entry(vm).or_insert(m);
-        }
-    }
-
-    let clustered: HashSet<&str> = cluster
-        .map(|c| {
-            c.vm_owners
-                .iter()
-                .filter_map(|o| o.vm_guid.as_deref())
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let mut vms = Vec::new();
-    let mut seen = HashSet::new();
-    for i in &h.systems {
-        let sys = MsvmComputerSystem::from_instance(i)?;
-        // A VM is a system whose Name is a realized configuration's VM GUID;
-        // the host row (Name = computer name) and anything else never match.
-        let Some(guid) = sys.name.as_deref().and_then(normalize_guid) else {
-            continue;
-        };
-        let Some(s) = settings.get(&guid) else {
-            continue;
-        };
-        if !seen.insert(guid.clone()) {
-            continue;
-        }
-        let p = cpu.get(&guid);
-        let m = mem.get(&guid);
-        vms.push(VmSnapshot {
-            name: sys.element_name.clone().or_else(|| s.element_name.clone()),
-            bios_guid: s.bios_guid.as_deref().map(|b| {
-                normalize_guid(b).unwrap_or_else(|| b.trim_matches(['{', '}']).to_ascii_uppercase())
-            }),
-            bios_serial: s.bios_serial_number.clone(),
-            state: VmState::from_enabled_state(sys.enabled_state),
-            enabled_state: sys.enabled_state,
-            health_state: sys.health_state,
-            vcpus: p.and_then(|p| p.virtual_quantity),
-            cpu_limit_pct: p.and_then(|p| p.limit).map(|v| v as f64 / 1000.0),
-            cpu_reservation_pct: p.and_then(|p| p.reservation).map(|v| v as f64 / 1000.0),
-            cpu_weight: p.and_then(|p| p.weight),
-            memory_mb: m.and_then(|m| m.virtual_quantity),
-            dynamic_memory: m.and_then(|m| m.dynamic_memory_enabled),
-            replication: Replication::from_mode(sys.replication_mode),
-            replication_mode: sys.replication_mode,
-            generation: generation(&s.virtual_system_sub_type),
-            version: s.version.clone(),
-            clustered: clustered.contains(guid.as_str()),
-            guid,
-        });
-    }
-    Ok(vms)
-}
-
-/// The query already filters; this guards against a host that ignores the
-/// WHERE clause, so a checkpoint can never pass for the VM.
-fn is_current(s: &MsvmVirtualSystemSettingData, ns: HyperVNamespace) -> bool {
-    match ns {
-        HyperVNamespace::V2 => s
-            .virtual_system_type
-            .as_deref()
-            .is_none_or(|t| t == REALIZED),
-        HyperVNamespace::V1 => s.setting_type.is_none_or(|t| t == 3),
-    }
-}
-
-fn owner(instance_id: Option<&str>, config_to_vm: &HashMap<String, String>) -> Option<String> {
-    config_to_vm.get(&instance_id_guid(instance_id?)?).cloned()
-}
-
-fn generation(sub_type: &Option<Option<String>>) -> Option<u8> {
-    match sub_type {
-        // Before 2012 R2 the property does not exist and every VM is generation 1.
-        None | Some(None) => Some(1),
-        Some(Some(t)) if t.ends_with(":SubType:2") => Some(2),
-        Some(Some(t)) if t.ends_with(":SubType:1") => Some(1),
-        Some(Some(_)) => None,
-    }
-}
-
-fn build_cluster(c: &ClusterResults) -> Result<Option<ClusterSnapshot>, BadValue> {
-    let ClusterResults::Present {
-        cluster,
-        nodes,
-        vm_resources,
-    } = c
-    else {
-        return Ok(None);
-    };
-    let Some(cl) = first(cluster, MsclusterCluster::from_instance)? else {
-        return Ok(None);
-    };
-    let Some(name) = cl.name else { return Ok(None) };
-    let mut node_list = BTreeMap::new();
-    for i in nodes {
-        let n = MsclusterNode::from_instance(i)?;
-        if let Some(nm) = n.name {
-            node_list.insert(nm, MsclusterNode::state_name(n.state));
-        }
-    }
-    let mut owners = vm_resources
-        .iter()
-        .map(|i| {
-            MsclusterResource::from_instance(i).map(|r| VmOwner {
-                vm_guid: r.vm_id.as_deref().and_then(normalize_guid),
-                resource: r.name,
-                owner_node: r.owner_node,
-                state: MsclusterResource::state_name(r.state),
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    owners.sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
-    Ok(Some(ClusterSnapshot {
-        name: name.to_ascii_uppercase(),
-        fqdn: cl.fqdn.map(|f| f.to_ascii_lowercase()),
-        nodes: node_list
-            .into_iter()
-            .map(|(name, state)| ClusterNode { name, state })
-            .collect(),
-        vm_owners: owners,
-    }))
 }
 
 #[cfg(test)]
