@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 import threading
 import unittest
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -72,6 +74,55 @@ class MeasureTest(unittest.TestCase):
         m = measure.run_measured("child", [sys.executable, "-c", "import time; time.sleep(30)"], dict(os.environ), 0.5, os.getpid())
         self.assertTrue(m.timed_out)
         self.assertLess(m.wall_secs, 10)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BINARY = next((b for b in (ROOT / "target/release/hvinv", ROOT / "target/debug/hvinv") if b.is_file()), None)
+VENV_PYTHON = ROOT / ".venv/bin/python"
+
+
+@unittest.skipUnless(BINARY and VENV_PYTHON.is_file(), "needs a built hvinv and the project's .venv")
+class AgainstSimulatorTest(unittest.TestCase):
+    def test_peer_collects_what_the_estate_defines_with_hvinvs_selects(self):
+        args = SimpleNamespace(
+            binary=BINARY, hosts=8, vms_per_host=3, latency_ms=0, base_address="127.0.21.1",
+            port=0, https_port=0, timeout_secs=30,
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as d:
+            sim = simulator.Simulator(args, Path(d))
+            try:
+                sim.wait_ready(timeout=30)
+                env = dict(os.environ, HVINV_SIM_PASSWORD=simulator.sim_password(sim.config))
+                argv = [str(VENV_PYTHON), str(ROOT / "bench/peer_pypsrp.py"), "--config", str(sim.config), "--threads", "4"]
+                m = measure.run_measured("peer", argv, env, 60, sim.pid)
+            finally:
+                sim.stop()
+        out = json.loads(m.stdout)
+        self.assertEqual(m.exit_code, 0, m.stderr_tail)
+        self.assertEqual((out["ok"], out["failed"], out["vms"]), (8, 0, 8 * 3))
+        # Four cluster nodes (6 cimv2 + 4 v2 + 3 cluster selects), four standalone (6 + 4 + 1).
+        self.assertEqual(out["selects"], 4 * 13 + 4 * 11)
+        # Everything fits one page: no Pulls.
+        self.assertEqual(out["soap_requests"], out["selects"])
+
+    def test_hvinv_needs_no_more_round_trips_than_the_floor_counts(self):
+        args = SimpleNamespace(
+            binary=BINARY, hosts=8, vms_per_host=3, latency_ms=0, base_address="127.0.21.1",
+            port=0, https_port=0, timeout_secs=30,
+        )  # fmt: skip
+        with tempfile.TemporaryDirectory() as d:
+            sim = simulator.Simulator(args, Path(d))
+            try:
+                sim.wait_ready(timeout=30)
+                env = dict(os.environ, HVINV_SIM_PASSWORD=simulator.sim_password(sim.config))
+                argv = [str(BINARY), "collect", "--config", str(sim.config), "--db", str(Path(d) / "t.db"), "--json"]
+                m = measure.run_measured("hvinv", argv, env, 60, sim.pid)
+            finally:
+                sim.stop()
+        out = json.loads(m.stdout)
+        self.assertEqual((out["hosts_ok"], out["vms"]), (8, 8 * 3), m.stderr_tail)
+        expected = floor.round_trip_floor(hosts=8, vms=3, latency_ms=0, concurrency=8).trips_per_host
+        self.assertEqual(out["round_trips"], 8 * expected)
 
 
 if __name__ == "__main__":
