@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,6 +19,9 @@ PROFILE_POINTS = [
     ("store: record_host (runtime side)", "hvinv::store::Store>::record_host"),
     ("malloc (all callers)", "_int_malloc"),
 ]
+
+
+TOP_FUNCTIONS = 15
 
 
 def profile_hvinv(args, sim, env: dict, workdir: Path) -> dict:
@@ -52,4 +56,12 @@ def profile_hvinv(args, sim, env: dict, workdir: Path) -> dict:
         parts = line.split()
         if len(parts) >= 2 and parts[0].endswith("%"):
             threads[" ".join(parts[1:])] = float(parts[0].rstrip("%"))
-    return {"layers": layers, "threads": threads}
+    # The hottest functions by their own samples: where a fix would start.
+    hottest: list[tuple[float, str]] = []
+    for line in report_lines("--no-children", "--sort", "dso,symbol"):
+        parts = line.split(None, 3)
+        if len(parts) == 4 and parts[0].endswith("%") and len(hottest) < TOP_FUNCTIONS:
+            # perf pads the symbol column and may add flag columns after it.
+            symbol = re.split(r"\s{2,}", parts[3].removeprefix("[.] ").removeprefix("[k] ").strip())[0]
+            hottest.append((float(parts[0].rstrip("%")), f"{symbol[:110]} ({parts[1]})"))
+    return {"layers": layers, "threads": threads, "hottest": hottest}

@@ -163,6 +163,10 @@ def report(
             print(f"  {share:5.1f} %  {name}")
         for name, share in profile.get("threads", {}).items():
             print(f"  {share:5.1f} %  thread {name}")
+        if profile.get("hottest"):
+            print("hottest functions (own samples):")
+        for share, name in profile.get("hottest", []):
+            print(f"  {share:5.1f} %  {name}")
         if "error" in profile:
             print(f"  {profile['error']}")
     problems = []
