@@ -45,6 +45,8 @@ class Measure:
     # waiting for a CPU (schedstat): how much a busy machine held them back.
     runq_wait_secs: float = 0.0
     sim_runq_wait_secs: float = 0.0
+    # Voluntary context switches (a thread blocked: channel hand-offs, I/O waits).
+    voluntary_switches: int = 0
     # hvinv runs: the concurrency bound, and whether the database started empty.
     concurrency: int | None = None
     first_run: bool = False
@@ -188,6 +190,7 @@ def run_measured(label: str, argv: list[str], env: dict, timeout: float, sim_pid
     m.user_secs = ru.ru_utime
     m.sys_secs = ru.ru_stime
     m.peak_rss_bytes = ru.ru_maxrss * 1024  # kilobytes on Linux
+    m.voluntary_switches = ru.ru_nvcsw
     for t in threads:
         t.join(timeout=10)
     m.stdout = "".join(out)

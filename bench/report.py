@@ -70,6 +70,7 @@ def report(
         ("CPU per host", [f"{m.cpu_secs / max(1, m.hosts) * 1000:.2f} ms" for m in cols]),
         ("peak RSS", [f"{m.peak_rss_bytes / 1e6:.1f} MB" for m in cols]),
         ("DB bytes added", [fmt_bytes(m.db_bytes_added) for m in cols]),
+        ("voluntary context switches / host", [f"{m.voluntary_switches / max(1, m.hosts):.0f}" for m in cols]),
         ("round trips / host", [trips(m) for m in cols]),
         ("simulator CPU", [f"{m.sim_cpu_secs:.2f} s" for m in cols]),
         ("simulator, % of 1 core", [f"{100 * m.sim_cpu_secs / max(1e-9, m.wall_secs):.0f} %" for m in cols]),
