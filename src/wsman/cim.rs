@@ -70,9 +70,8 @@ pub(crate) fn read_page(r: &mut XmlReader<'_>) -> Result<EnumerationPage, ParseE
         match r.next()? {
             Tok::Start(e, ns) => match (ns, e.local_name().into_inner()) {
                 (Ns::Enumeration, "EnumerationContext") => {
-                    let t = r.text()?;
-                    let t = t.trim();
-                    page.context = (!t.is_empty()).then(|| t.to_string());
+                    let t = r.trimmed_text()?;
+                    page.context = (!t.is_empty()).then_some(t);
                 }
                 // Items and EndOfSequence are in wsman inside EnumerateResponse
                 // (OptimizeEnumeration) and in wsen inside PullResponse.
@@ -208,19 +207,19 @@ fn read_value(r: &mut XmlReader<'_>, e: &BytesStart<'_>) -> Result<Value, ParseE
             Tok::Text(t) => text.push_str(&t),
             Tok::Start(c, cns) => match (cns, c.local_name().into_inner()) {
                 (Ns::Cim | Ns::None, "Datetime") => {
-                    special = Some(Value::Datetime(r.text()?.trim().to_string()))
+                    special = Some(Value::Datetime(r.trimmed_text()?))
                 }
                 (Ns::Cim | Ns::None, "Interval") => {
-                    special = Some(Value::Interval(r.text()?.trim().to_string()))
+                    special = Some(Value::Interval(r.trimmed_text()?))
                 }
                 // The other cimDateTime choices (DSP0230): only when qualified,
                 // since `Date`/`Time` are also plausible embedded property names.
                 (Ns::Cim, "Date" | "Time" | "CIM_DateTime") => {
-                    special = Some(Value::Datetime(r.text()?.trim().to_string()))
+                    special = Some(Value::Datetime(r.trimmed_text()?))
                 }
                 (Ns::Addressing, "Address") => {
                     reference.get_or_insert_with(Reference::default).address =
-                        Some(r.text()?.trim().to_string());
+                        Some(r.trimmed_text()?);
                 }
                 (Ns::Addressing, "ReferenceParameters") => {
                     read_reference_parameters(r, reference.get_or_insert_with(Reference::default))?;
@@ -256,7 +255,7 @@ fn read_reference_parameters(r: &mut XmlReader<'_>, rf: &mut Reference) -> Resul
     loop {
         match r.next()? {
             Tok::Start(e, Ns::Wsman) if e.local_name().into_inner() == "ResourceURI" => {
-                rf.resource_uri = Some(r.text()?.trim().to_string());
+                rf.resource_uri = Some(r.trimmed_text()?);
             }
             Tok::Start(e, Ns::Wsman) if e.local_name().into_inner() == "SelectorSet" => loop {
                 match r.next()? {

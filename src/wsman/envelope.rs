@@ -89,8 +89,8 @@ fn read_header(
     loop {
         match r.next()? {
             Tok::Start(e, Ns::Addressing) => match e.local_name().into_inner() {
-                "Action" => *action = Some(r.text()?.trim().to_string()),
-                "RelatesTo" => *relates_to = Some(r.text()?.trim().to_string()),
+                "Action" => *action = Some(r.trimmed_text()?),
+                "RelatesTo" => *relates_to = Some(r.trimmed_text()?),
                 _ => r.skip()?,
             },
             Tok::Start(..) => r.skip()?,

@@ -33,7 +33,7 @@ pub(crate) fn read_identify_response(r: &mut XmlReader<'_>) -> Result<IdentifyIn
                         continue;
                     }
                 };
-                *slot = Some(r.text()?.trim().to_string());
+                *slot = Some(r.trimmed_text()?);
             }
             Tok::Start(..) => r.skip()?,
             Tok::End => return Ok(info),

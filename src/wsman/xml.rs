@@ -182,6 +182,18 @@ impl<'i> XmlReader<'i> {
         Ok(())
     }
 
+    /// `text()` without surrounding whitespace, for URIs, contexts and
+    /// datetimes (never for property values); reuses the buffer when
+    /// there is nothing to trim.
+    pub fn trimmed_text(&mut self) -> Result<String, ParseError> {
+        let t = self.text()?;
+        Ok(if t.trim().len() == t.len() {
+            t
+        } else {
+            t.trim().to_string()
+        })
+    }
+
     /// Text content of the element whose start tag was just read, child
     /// elements skipped. Not trimmed.
     pub fn text(&mut self) -> Result<String, ParseError> {
