@@ -288,7 +288,6 @@ fn pypsrp_keeps_sequence_numbers_in_step_over_many_sealed_messages() {
 }
 
 #[test]
-#[ignore = "the simulator does not accept SPNEGO-wrapped NTLM yet (pypsrp's default auth=negotiate)"]
 fn pypsrp_spnego_over_sealed_http_reads_the_vms_of_a_host() {
     let sim = Sim::start(Ipv4Addr::new(127, 0, 46, 1), 4);
     let (host, ep) = sim.busiest_v2_host();
@@ -309,7 +308,6 @@ fn pypsrp_spnego_over_sealed_http_reads_the_vms_of_a_host() {
 }
 
 #[test]
-#[ignore = "the simulator does not accept SPNEGO-wrapped NTLM yet (pypsrp's default auth=negotiate)"]
 fn pypsrp_spnego_over_https_with_channel_binding_is_accepted() {
     let sim = Sim::start(Ipv4Addr::new(127, 0, 47, 1), 100);
     let (host, ep) = sim.busiest_v2_host();
@@ -361,12 +359,14 @@ fn pypsrp_with_a_wrong_password_gets_an_authentication_error() {
     let sim = Sim::start(Ipv4Addr::new(127, 0, 45, 1), 100);
     let (_, ep) = sim.busiest_v2_host();
     let acct = account("not-the-password");
-    let out = pypsrp(&acct, &ep, Channel::SealedHttp, "ntlm", V2, SELECT_CS, 1);
-    assert_eq!(out["ok"], Json::Bool(false), "{out}");
-    assert_eq!(out["error"], "auth", "{out}");
+    for auth in ["ntlm", "negotiate"] {
+        let out = pypsrp(&acct, &ep, Channel::SealedHttp, auth, V2, SELECT_CS, 1);
+        assert_eq!(out["ok"], Json::Bool(false), "{auth}: {out}");
+        assert_eq!(out["error"], "auth", "{auth}: {out}");
+    }
     let stats = sim.sim().stats();
     assert_eq!(stats.handshakes, 0, "{stats:?}");
-    assert!(stats.auth_failures >= 1, "{stats:?}");
+    assert!(stats.auth_failures >= 2, "{stats:?}");
     assert!(
         sim.sim().request_log().is_empty(),
         "no SOAP request may pass"
