@@ -29,12 +29,15 @@ class Floor:
 
 
 def round_trip_floor(hosts: int, vms: int, latency_ms: float, concurrency: int) -> Floor:
-    """From the estate definition and the query order of
-    src/inventory/collect.rs: six root/cimv2 selects, four
-    root/virtualization/v2 selects, then root/MSCluster (one select that
-    answers "invalid namespace" on a standalone host; cluster, nodes and VM
-    resources on a node). NTLM costs one extra round trip (NEGOTIATE ->
-    challenge): the AUTHENTICATE message carries the first select."""
+    """From the estate definition and the selects of src/inventory/collect.rs
+    on a healthy host: four root/cimv2 selects (computer system, product,
+    processors, operating system; Win32_BIOS only when the product serial is
+    a placeholder, which no simulated host has; the vmms service only when
+    Hyper-V does not answer), four root/virtualization/v2 selects, then
+    root/MSCluster (one select that answers "invalid namespace" on a
+    standalone host; cluster, nodes and VM resources on a node). NTLM costs
+    one extra round trip (NEGOTIATE -> challenge): the AUTHENTICATE message
+    carries the first select."""
 
     def pages(rows: int) -> int:
         return max(1, math.ceil(rows / SIM_PAGE_SIZE))
@@ -43,7 +46,7 @@ def round_trip_floor(hosts: int, vms: int, latency_ms: float, concurrency: int) 
     total_extra = 0
     for i in range(hosts):
         group = i // SCALE_GROUP
-        rows = [1, 1, 1, SOCKETS_PER_HOST, 1, 1, vms + 1, vms, vms, vms]
+        rows = [1, 1, SOCKETS_PER_HOST, 1, vms + 1, vms, vms, vms]
         if i % SCALE_GROUP < SCALE_CLUSTER_NODES:
             nodes = min(SCALE_CLUSTER_NODES, hosts - group * SCALE_GROUP)
             rows += [1, nodes, nodes * vms]

@@ -3,8 +3,10 @@
 A thread pool walks the hosts; per host, one pypsrp `WSMan` object (one HTTP
 session, one NTLM context, sealed with encryption="always") runs the same
 WQL selects, in the same order and with the same fallbacks, as
-`hvinv collect` (src/inventory/collect.rs): six root/cimv2 selects, four
-root/virtualization/v2 selects, then root/MSCluster (stop at "invalid
+`hvinv collect` (src/inventory/collect.rs): root/cimv2 computer system,
+product, (BIOS only when the product serial is a placeholder), processors,
+operating system; four root/virtualization/v2 selects (the vmms service
+only when those fail, to say why); then root/MSCluster (stop at "invalid
 namespace" or an empty cluster, else nodes and VM resources). Each select is
 an Enumerate with OptimizeEnumeration, then Pulls until EndOfSequence.
 
@@ -42,28 +44,40 @@ V2 = "root/virtualization/v2"
 CLUSTER = "root/MSCluster"
 
 # (property-list select, SELECT * fallback), as in src/inventory/queries.rs.
-WIN32 = [
-    (
-        "SELECT Name, DNSHostName, Domain, PartOfDomain, Manufacturer, Model, NumberOfProcessors, "
-        "NumberOfLogicalProcessors, TotalPhysicalMemory FROM Win32_ComputerSystem",
-        "SELECT * FROM Win32_ComputerSystem",
-    ),
-    (
-        "SELECT UUID, IdentifyingNumber, Vendor FROM Win32_ComputerSystemProduct",
-        "SELECT * FROM Win32_ComputerSystemProduct",
-    ),
-    ("SELECT SerialNumber FROM Win32_BIOS", "SELECT * FROM Win32_BIOS"),
-    (
-        "SELECT DeviceID, Name, Manufacturer, NumberOfCores, NumberOfLogicalProcessors, MaxClockSpeed, "
-        "SocketDesignation FROM Win32_Processor",
-        "SELECT * FROM Win32_Processor",
-    ),
-    ("SELECT Caption, Version, BuildNumber FROM Win32_OperatingSystem", "SELECT * FROM Win32_OperatingSystem"),
-    (
-        "SELECT Name, State, StartMode FROM Win32_Service WHERE Name='vmms'",
-        "SELECT * FROM Win32_Service WHERE Name='vmms'",
-    ),
-]
+COMPUTER_SYSTEM = (
+    "SELECT Name, DNSHostName, Domain, PartOfDomain, Manufacturer, Model, NumberOfProcessors, "
+    "NumberOfLogicalProcessors, TotalPhysicalMemory FROM Win32_ComputerSystem",
+    "SELECT * FROM Win32_ComputerSystem",
+)
+PRODUCT = (
+    "SELECT UUID, IdentifyingNumber, Vendor FROM Win32_ComputerSystemProduct",
+    "SELECT * FROM Win32_ComputerSystemProduct",
+)
+BIOS = ("SELECT SerialNumber FROM Win32_BIOS", "SELECT * FROM Win32_BIOS")
+PROCESSOR = (
+    "SELECT DeviceID, Name, Manufacturer, NumberOfCores, NumberOfLogicalProcessors, MaxClockSpeed, "
+    "SocketDesignation FROM Win32_Processor",
+    "SELECT * FROM Win32_Processor",
+)
+OPERATING_SYSTEM = (
+    "SELECT Caption, Version, BuildNumber FROM Win32_OperatingSystem",
+    "SELECT * FROM Win32_OperatingSystem",
+)
+VMMS_SERVICE = (
+    "SELECT Name, State, StartMode FROM Win32_Service WHERE Name='vmms'",
+    "SELECT * FROM Win32_Service WHERE Name='vmms'",
+)
+# Serials firmware ships unset (src/inventory/model.rs is_placeholder_serial).
+PLACEHOLDER_SERIALS = {
+    "to be filled by o.e.m.",
+    "default string",
+    "system serial number",
+    "not specified",
+    "not applicable",
+    "none",
+    "n/a",
+    "chassis serial number",
+}
 HYPERV = [
     "SELECT * FROM Msvm_ComputerSystem",
     "SELECT * FROM Msvm_VirtualSystemSettingData WHERE VirtualSystemType='Microsoft:Hyper-V:System:Realized'",
@@ -129,6 +143,26 @@ def is_invalid_query(e: WSManFaultError) -> bool:
     return "2147749911" in text or "80041017" in text or "invalid query" in text
 
 
+def win32(wsman: WSMan, host: Host, select: tuple[str, str]) -> list[ET.Element]:
+    """The property list; `SELECT *` when the host refuses the list."""
+    listed, star = select
+    try:
+        return enumerate_wql(wsman, host, CIMV2, listed)
+    except WSManFaultError as e:
+        if not is_invalid_query(e):
+            raise
+        return enumerate_wql(wsman, host, CIMV2, star)
+
+
+def serial_usable(product: list[ET.Element]) -> bool:
+    if not product:
+        return False
+    # A property-list select answers a wsman:XmlFragment of unqualified elements.
+    serial = next((c.text or "" for c in product[0] if c.tag.rpartition("}")[2] == "IdentifyingNumber"), "")
+    t = serial.strip().lower()
+    return bool(t) and not all(c in "0 -" for c in t) and t not in PLACEHOLDER_SERIALS
+
+
 def collect(address: str, port: int, username: str, password: str, timeout: int) -> Host:
     host = Host()
     wsman = WSMan(
@@ -146,14 +180,17 @@ def collect(address: str, port: int, username: str, password: str, timeout: int)
         operation_timeout=max(1, timeout - 5),
     )
     with wsman:
-        for listed, star in WIN32:
-            try:
-                enumerate_wql(wsman, host, CIMV2, listed)
-            except WSManFaultError as e:
-                if not is_invalid_query(e):
-                    raise
-                enumerate_wql(wsman, host, CIMV2, star)
-        enumerate_wql(wsman, host, V2, HYPERV[0])
+        win32(wsman, host, COMPUTER_SYSTEM)
+        product = win32(wsman, host, PRODUCT)
+        if not serial_usable(product):
+            win32(wsman, host, BIOS)
+        win32(wsman, host, PROCESSOR)
+        win32(wsman, host, OPERATING_SYSTEM)
+        try:
+            enumerate_wql(wsman, host, V2, HYPERV[0])
+        except WSManFaultError:
+            win32(wsman, host, VMMS_SERVICE)  # why Hyper-V does not answer
+            raise
         host.vms = len(enumerate_wql(wsman, host, V2, HYPERV[1]))
         for wql in HYPERV[2:]:
             enumerate_wql(wsman, host, V2, wql)

@@ -19,19 +19,19 @@ import simulator  # noqa: E402
 
 
 class FloorTest(unittest.TestCase):
-    def test_eight_hosts_half_clustered_need_13_trips_on_average(self):
-        # Cluster node: 1 NTLM leg + 6 cimv2 + 4 v2 + 3 cluster = 14;
-        # standalone: 1 + 6 + 4 + 1 (invalid namespace) = 12.
+    def test_eight_hosts_half_clustered_need_11_trips_on_average(self):
+        # Cluster node: 1 NTLM leg + 4 cimv2 + 4 v2 + 3 cluster = 12;
+        # standalone: 1 + 4 + 4 + 1 (invalid namespace) = 10.
         f = floor.round_trip_floor(hosts=8, vms=20, latency_ms=20, concurrency=4)
-        self.assertEqual(f.trips_per_host, 13)
+        self.assertEqual(f.trips_per_host, 11)
         self.assertEqual(f.waves, 2)
-        self.assertAlmostEqual(f.secs, 13 * 0.020 * 2)
+        self.assertAlmostEqual(f.secs, 11 * 0.020 * 2)
 
     def test_cluster_vm_resources_over_one_page_cost_a_pull(self):
         # 4 nodes x 30 VMs = 120 cluster resources: two pages of 100.
         f = floor.round_trip_floor(hosts=8, vms=30, latency_ms=10, concurrency=8)
         self.assertEqual(f.extra_pages_per_host, 0.5)
-        self.assertEqual(f.trips_per_host, 13.5)
+        self.assertEqual(f.trips_per_host, 11.5)
 
     def test_a_partial_last_group_has_a_smaller_cluster(self):
         # Hosts 0 and 1 form a 2-node cluster: 2 x 60 = 120 resources, 2 pages each.
@@ -100,8 +100,8 @@ class AgainstSimulatorTest(unittest.TestCase):
         out = json.loads(m.stdout)
         self.assertEqual(m.exit_code, 0, m.stderr_tail)
         self.assertEqual((out["ok"], out["failed"], out["vms"]), (8, 0, 8 * 3))
-        # Four cluster nodes (6 cimv2 + 4 v2 + 3 cluster selects), four standalone (6 + 4 + 1).
-        self.assertEqual(out["selects"], 4 * 13 + 4 * 11)
+        # Four cluster nodes (4 cimv2 + 4 v2 + 3 cluster selects), four standalone (4 + 4 + 1).
+        self.assertEqual(out["selects"], 4 * 11 + 4 * 9)
         # Everything fits one page: no Pulls.
         self.assertEqual(out["soap_requests"], out["selects"])
 
