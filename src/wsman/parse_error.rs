@@ -28,7 +28,7 @@ pub enum ParseError {
     UnknownEntity(String),
     #[error("reply ends before its elements are closed")]
     Truncated,
-    #[error("content after the document element")]
+    #[error("content outside the document element")]
     TrailingContent,
     #[error("reply is not a SOAP 1.2 envelope (root element `{0}`)")]
     NotAnEnvelope(String),

@@ -80,7 +80,13 @@ impl<'i> XmlReader<'i> {
                 Event::Empty(_) => return Err(self.xml_err("unexpected empty element")),
                 Event::Text(t) => {
                     if self.depth == 0 {
-                        continue;
+                        // Only whitespace (and a BOM) may surround the root.
+                        if t.chars()
+                            .all(|c| c.is_ascii_whitespace() || c == '\u{feff}')
+                        {
+                            continue;
+                        }
+                        return Err(ParseError::TrailingContent);
                     }
                     Tok::Text(t.xml10_content())
                 }
@@ -279,6 +285,13 @@ mod tests {
     #[test]
     fn a_second_root_is_rejected() {
         assert_eq!(all_text("<a/><b/>"), Err(ParseError::TrailingContent));
+    }
+
+    #[test]
+    fn text_outside_the_root_is_rejected_but_whitespace_is_not() {
+        assert_eq!(all_text("<a/>junk"), Err(ParseError::TrailingContent));
+        assert_eq!(all_text("junk<a/>"), Err(ParseError::TrailingContent));
+        assert_eq!(all_text("\u{feff}\r\n <a>x</a>\n\t").unwrap(), "x");
     }
 
     #[test]
