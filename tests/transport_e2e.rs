@@ -102,6 +102,24 @@ async fn wrong_password_is_one_auth_error_and_one_attempt() {
 }
 
 #[tokio::test]
+async fn upn_account_logs_in() {
+    let estate = Estate::scale(1, 1, 7);
+    let dns_domain = estate.hosts[0].domain.clone();
+    let sim = sim(|_| {}).await;
+    let user = simulator::DEFAULT_ACCOUNT.rsplit('\\').next().unwrap();
+    let mut cfg = good(&sim, Scheme::Http);
+    cfg.credentials = Credentials::parse(
+        &format!("{user}@{dns_domain}"),
+        simulator::DEFAULT_PASSWORD.to_string().into(),
+    );
+    assert!(cfg.credentials.upn);
+    let mut conn = Connection::new(Arc::new(cfg));
+    assert_eq!(identify(&mut conn).await.unwrap(), 200);
+    assert_eq!(sim.stats().handshakes, 1);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn host_rejecting_every_login_is_an_auth_error() {
     let sim = sim(|f| f.reject_auth = true).await;
     let err = identify(&mut Connection::new(Arc::new(good(&sim, Scheme::Http))))

@@ -75,6 +75,9 @@ pub struct Credentials {
     pub username: String,
     pub domain: Option<String>,
     pub password: SecretString,
+    /// Given as `user@domain`: NTLM sends the whole UPN as the user name
+    /// with an empty domain, as Windows' own client does.
+    pub upn: bool,
 }
 
 impl Credentials {
@@ -85,11 +88,14 @@ impl Credentials {
                 username: user.to_string(),
                 domain: Some(domain.to_string()).filter(|d| !d.is_empty()),
                 password,
+                upn: false,
             }
         } else if let Some((user, domain)) = account.rsplit_once('@') {
+            let domain = Some(domain.to_string()).filter(|d| !d.is_empty());
             Credentials {
                 username: user.to_string(),
-                domain: Some(domain.to_string()).filter(|d| !d.is_empty()),
+                upn: domain.is_some() && !user.is_empty(),
+                domain,
                 password,
             }
         } else {
@@ -97,6 +103,7 @@ impl Credentials {
                 username: account.to_string(),
                 domain: None,
                 password,
+                upn: false,
             }
         }
     }
@@ -107,6 +114,7 @@ impl std::fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("username", &self.username)
             .field("domain", &self.domain)
+            .field("upn", &self.upn)
             .field("password", &"<redacted>")
             .finish()
     }

@@ -66,8 +66,11 @@ impl Start {
     /// `spn` is `WSMAN/<host>`; `channel_binding` is the
     /// `tls-server-end-point:` application data over HTTPS.
     pub fn new(creds: &Credentials, spn: String) -> Result<Start, NegotiateError> {
-        let username = Username::new(&creds.username, creds.domain.as_deref())
-            .map_err(|e| NegotiateError::BadUserName(e.to_string()))?;
+        let username = match (&creds.domain, creds.upn) {
+            (Some(domain), true) => Username::new_upn(&creds.username, domain),
+            (domain, _) => Username::new(&creds.username, domain.as_deref()),
+        }
+        .map_err(|e| NegotiateError::BadUserName(e.to_string()))?;
         let identity = AuthIdentity {
             username,
             password: creds.password.expose_secret().to_string().into(),
@@ -381,6 +384,43 @@ mod tests {
         let start = Start::new(&creds("u", "p"), "WSMAN/h".into()).unwrap();
         let (sent, _) = start.negotiate(None).unwrap();
         assert!(sent.authenticate(b"hello").is_err());
+    }
+
+    /// (user, domain) as written in an AUTHENTICATE message (MS-NLMP 2.2.1.3).
+    fn names_in(auth: &[u8]) -> (String, String) {
+        let field = |at: usize| {
+            let len = u16::from_le_bytes([auth[at], auth[at + 1]]) as usize;
+            let off = u32::from_le_bytes(auth[at + 4..at + 8].try_into().unwrap()) as usize;
+            let units: Vec<u16> = auth[off..off + len]
+                .chunks(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            String::from_utf16(&units).unwrap()
+        };
+        (field(36), field(28))
+    }
+
+    fn authenticate_for(account: &str) -> Vec<u8> {
+        let mut server = Server::new("user", "DOM", "secret");
+        let (sent, negotiate) = Start::new(&creds(account, "secret"), "WSMAN/h".into())
+            .unwrap()
+            .negotiate(None)
+            .unwrap();
+        let challenge = server.step(&negotiate).unwrap();
+        sent.authenticate(&challenge).unwrap().1
+    }
+
+    #[test]
+    fn account_formats_reach_the_wire_as_windows_sends_them() {
+        let cases = [
+            ("DOM\\user", ("user", "DOM")),
+            ("user@dom.example", ("user@dom.example", "")),
+            ("user", ("user", "")),
+        ];
+        for (account, (user, domain)) in cases {
+            let (u, d) = names_in(&authenticate_for(account));
+            assert_eq!((u.as_str(), d.as_str()), (user, domain), "{account}");
+        }
     }
 
     #[test]
