@@ -3,6 +3,7 @@ and peak memory (wait4), and a live process's CPU from /proc."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import resource
 import signal
@@ -74,7 +75,16 @@ def set_nice(value: int) -> None:
             pass
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def child_setup() -> None:
+    # If the harness dies, its children get SIGTERM instead of running on
+    # (the simulator stops cleanly on it).
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
     # Thousands of simulated listeners need thousands of descriptors.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
