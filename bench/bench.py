@@ -118,7 +118,10 @@ def parse_args() -> argparse.Namespace:
         die("--concurrency takes comma-separated numbers, e.g. 64,256")
     if args.hosts < 1 or not args.concurrency or min(args.concurrency) < 1 or args.vms_per_host < 0:
         die("--hosts and --concurrency must be at least 1")
-    base = ipaddress.IPv4Address(args.base_address)
+    try:
+        base = ipaddress.IPv4Address(args.base_address)
+    except ValueError:
+        die(f"--base-address {args.base_address!r} is not an IPv4 address")
     last = base + (args.hosts - 1) if int(base) + args.hosts - 1 <= 0xFFFFFFFF else None
     if not base.is_loopback or last is None or not last.is_loopback:
         die("every simulated host must be on 127.0.0.0/8: choose --base-address and --hosts accordingly")
