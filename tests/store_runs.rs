@@ -448,3 +448,23 @@ async fn read_write_store_uses_wal_normal_sync_and_enforces_foreign_keys() {
         .await;
     assert!(bad.is_err(), "a fact row for no host must be refused");
 }
+
+#[tokio::test]
+async fn read_only_open_of_a_foreign_sqlite_file_fails_with_exit_code_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("other.db");
+    let db = db.to_str().unwrap();
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{db}?mode=rwc"))
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+    let err = Store::open(db, OpenMode::ReadOnly).await.unwrap_err();
+    assert_eq!(err.exit_code(), 3);
+    assert!(err.to_string().contains("not an hvinv database"), "{err}");
+}

@@ -28,6 +28,8 @@ pub enum StoreError {
         "database URL {0:?} is not a SQLite file (expected sqlite://PATH, sqlite:PATH or a path)"
     )]
     BadUrl(String),
+    #[error("{0} is not an hvinv database (no runs table); run a collection first")]
+    NotOurs(String),
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot encode {what}: {source}")]

@@ -70,14 +70,31 @@ impl Store {
                 path: shown.clone(),
                 source,
             })?;
-        if mode == OpenMode::ReadWrite {
-            sqlx::migrate!("./migrations")
-                .run(&pool)
+        match mode {
+            OpenMode::ReadWrite => {
+                sqlx::migrate!("./migrations")
+                    .run(&pool)
+                    .await
+                    .map_err(|source| StoreError::Migrate {
+                        path: shown,
+                        source,
+                    })?
+            }
+            // Reports cannot migrate; a file without our tables is someone else's.
+            OpenMode::ReadOnly => {
+                let ours: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+                )
+                .fetch_one(&pool)
                 .await
-                .map_err(|source| StoreError::Migrate {
-                    path: shown,
+                .map_err(|source| StoreError::Open {
+                    path: shown.clone(),
                     source,
                 })?;
+                if ours == 0 {
+                    return Err(StoreError::NotOurs(shown));
+                }
+            }
         }
         Ok(Store { pool, path })
     }
