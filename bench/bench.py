@@ -57,7 +57,7 @@ def machine() -> dict:
 def run_hvinv(args, sim: Simulator, env: dict, db: Path, label: str) -> Measure:
     before = db_bytes(db)
     argv = [str(args.binary), "collect", "--config", str(sim.config), "--db", str(db), "--json", "--no-progress"]
-    m = run_measured(label, argv, env, args.timeout_secs, sim.pid)
+    m = run_measured(label, argv, env | args.collect_env, args.timeout_secs, sim.pid)
     m.db_bytes_added = db_bytes(db) - before
     m.hosts = args.hosts
     m.summary = json_of(m.stdout)
@@ -109,7 +109,17 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--nice", type=int, default=0, help="priority of the measured processes (negative needs root)")
     ap.add_argument("--no-warm-up", action="store_true", help="skip the unmeasured collect that warms the simulator")
     ap.add_argument("--profile", action="store_true", help="one more hvinv run under perf: CPU share per layer")
+    ap.add_argument(
+        "--collect-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for hvinv collect only (experiments, e.g. TOKIO_WORKER_THREADS=1)",
+    )
     args = ap.parse_args()
+    if any("=" not in kv for kv in args.collect_env):
+        die("--collect-env takes KEY=VALUE")
+    args.collect_env = dict(kv.split("=", 1) for kv in args.collect_env)
     if not args.binary.is_file():
         die(f"{args.binary} is missing: run `cargo build --release` first")
     try:
@@ -141,6 +151,7 @@ def main() -> int:
     set_nice(args.nice)
     info = machine()
     info["nice"] = args.nice
+    info["collect_env"] = args.collect_env
     # HEAD may have moved since the binary was built: say when it was.
     info["binary_built"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(args.binary.stat().st_mtime))
     floors = {c: round_trip_floor(args.hosts, args.vms_per_host, args.latency_ms, c) for c in args.concurrency}

@@ -33,7 +33,7 @@ def profile_hvinv(args, sim, env: dict, workdir: Path) -> dict:
         "perf", "record", "-q", "-F", "499", "--call-graph", "dwarf,16384", "-o", str(data), "--",
         str(args.binary), "collect", "--config", str(sim.config), "--db", str(db), "--json", "--no-progress",
     ]  # fmt: skip
-    m = run_measured("hvinv under perf", argv, env, args.timeout_secs, sim.pid)
+    m = run_measured("hvinv under perf", argv, env | args.collect_env, args.timeout_secs, sim.pid)
     if m.exit_code != 0 or not data.exists():
         return {"error": f"perf record failed ({m.exit_code}): {m.stderr_tail[-300:]}"}
 

@@ -101,6 +101,8 @@ def report(
         f"machine: {info['cpus']} CPUs ({info['cpu_model']}), {info['memory_gib']} GiB, HEAD {info['git_commit']}, binary built {info.get('binary_built', '?')}"
         + (f", measured processes at nice {info['nice']}" if info.get("nice") else "")
     )
+    if info.get("collect_env"):
+        print(f"hvinv collect ran with {' '.join(f'{k}={v}' for k, v in info['collect_env'].items())}")
     print()
     print("".ljust(width0) + "".join(h.rjust(w) for h, w in zip(headers, widths)))
     for name, vals in rows:
