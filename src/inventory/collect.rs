@@ -442,10 +442,68 @@ mod tests {
         );
     }
 
+    fn sent(f: &Fake, q: &Query) -> bool {
+        f.sent.iter().any(|(_, w)| w == q.wql)
+    }
+
     #[tokio::test]
-    async fn vmms_query_failure_is_a_warning() {
-        let mut f = base().with(&queries::VMMS_SERVICE, Err(denied()));
+    async fn a_healthy_host_costs_no_bios_or_vmms_round_trip() {
+        let mut f = base().with(
+            &queries::PRODUCT,
+            Ok(vec![inst(
+                "Win32_ComputerSystemProduct",
+                &[
+                    ("UUID", Some("4C4C4544-0042-3510-8058-B4C04F4A4E32")),
+                    ("IdentifyingNumber", Some("B5XJNJ2")),
+                ],
+            )]),
+        );
         let s = collect_with(&mut f).await.unwrap();
-        assert!(s.warnings.iter().any(|w| w.starts_with("vmms service")));
+        assert_eq!(s.identity.serial.as_deref(), Some("B5XJNJ2"));
+        assert!(
+            !sent(&f, &queries::BIOS),
+            "BIOS read although the product has a serial"
+        );
+        assert!(
+            !sent(&f, &queries::VMMS_SERVICE),
+            "vmms read although Hyper-V answered"
+        );
+        // cimv2: system, product, processor, OS; v2: four; cluster: one.
+        assert_eq!(f.sent.len(), 9, "{:?}", f.sent);
+    }
+
+    #[tokio::test]
+    async fn a_placeholder_product_serial_falls_back_to_the_bios_serial() {
+        let mut f = base()
+            .with(
+                &queries::PRODUCT,
+                Ok(vec![inst(
+                    "Win32_ComputerSystemProduct",
+                    &[
+                        ("UUID", Some("4C4C4544-0042-3510-8058-B4C04F4A4E32")),
+                        ("IdentifyingNumber", Some("To be filled by O.E.M.")),
+                    ],
+                )]),
+            )
+            .with(
+                &queries::BIOS,
+                Ok(vec![inst(
+                    "Win32_BIOS",
+                    &[("SerialNumber", Some("CZJ1234XYZ"))],
+                )]),
+            );
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(sent(&f, &queries::BIOS));
+        assert_eq!(s.identity.serial.as_deref(), Some("CZJ1234XYZ"));
+    }
+
+    #[tokio::test]
+    async fn a_failing_vmms_query_after_a_hyperv_failure_keeps_the_hyperv_error() {
+        let mut f = base()
+            .with(&queries::VMMS_SERVICE, Err(denied()))
+            .with(&queries::V2_COMPUTER_SYSTEM, Err(wmi_fault(0x8004_1013)));
+        let e = collect_with(&mut f).await.unwrap_err();
+        assert!(sent(&f, &queries::VMMS_SERVICE));
+        assert!(e.to_string().contains("v2.computer_system"), "{e}");
     }
 }
