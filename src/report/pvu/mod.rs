@@ -17,7 +17,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 
 use self::arith::{HostFigures, RunFigures};
-use self::snapshot::{Gap, RunSnapshot};
+use self::snapshot::{Assembler, Gap};
 use self::vm_filter::VmFilter;
 use super::idhash::IdMap;
 use super::pvu_table::{PvuTable, Rate};
@@ -216,8 +216,12 @@ pub struct GapLine {
 }
 
 /// What one host contributed to one run, kept for tracing.
+#[derive(Clone, Copy)]
 struct HostRun<'a> {
-    host: &'a snapshot::HostAtRun<'a>,
+    address: &'a str,
+    facts: &'a load::HostFacts,
+    snapshot_run: i64,
+    carried_forward: bool,
     figures: HostFigures,
 }
 
@@ -323,8 +327,8 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
         vm_facts: &vm_facts,
         cluster_facts: &cluster_facts,
     };
-    let snaps = snapshot::assemble(&period, &rows, opts.max_staleness, &before_window);
-    let mut report = compute(&snaps, &table, filter.as_ref(), &opts, from, to)?;
+    let asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let mut report = compute(&asm, &period, &table, filter.as_ref(), &opts, from, to)?;
     report.pvu_table = table.source_name.clone();
     Ok(report)
 }
@@ -336,7 +340,8 @@ fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> b
 
 /// Prices every host of every run and assembles the report (no I/O).
 fn compute<'a>(
-    snaps: &'a [RunSnapshot<'a>],
+    asm: &Assembler<'a>,
+    period: &'a [load::Run],
     table: &PvuTable,
     filter: Option<&VmFilter>,
     opts: &PvuOptions,
@@ -349,37 +354,34 @@ fn compute<'a>(
     // Rates per host-facts row and counted-ness per VM-facts row are fixed
     // for the period: computed once, not once per run.
     let mut rates: IdMap<i64, Rate> = IdMap::default();
-    for snap in snaps {
-        for h in &snap.hosts {
-            let f = h.facts;
-            rates.entry(f.id).or_insert_with(|| {
-                table.rate(
-                    f.processor_vendor.as_deref(),
-                    f.processor_model.as_deref(),
-                    f.sockets,
-                )
-            });
-        }
-    }
     let mut counted_rows: IdMap<i64, bool> = IdMap::default();
     let mut gaps: BTreeMap<Gap, Vec<i64>> = BTreeMap::new();
     let mut runs = Vec::new();
 
-    for snap in snaps {
+    // One run at a time: only the figures stay, not the VM lists.
+    for run in period {
+        let snap = asm.snapshot(run);
         let mut hosts = Vec::new();
         for h in &snap.hosts {
             let f = h.facts;
             let Some(cores) = f.cores else {
                 gaps.entry(Gap::NoFacts {
-                    address: h.address.clone(),
+                    address: h.address.to_string(),
                 })
                 .or_default()
                 .push(snap.run.id);
                 continue;
             };
-            let Some(pvu_per_core) = rates.get(&f.id).map(|r| r.pvu_per_core) else {
-                continue;
-            };
+            let pvu_per_core = rates
+                .entry(f.id)
+                .or_insert_with(|| {
+                    table.rate(
+                        f.processor_vendor.as_deref(),
+                        f.processor_model.as_deref(),
+                        f.sockets,
+                    )
+                })
+                .pvu_per_core;
             let agg = aggs.entry(h.host_id).or_default();
             agg.runs_counted += 1;
             agg.runs_carried_forward += usize::from(h.carried_forward);
@@ -400,7 +402,16 @@ fn compute<'a>(
             }
             let figures = arith::host_figures(cores, pvu_per_core, &vcpus);
             hosts.push((h.host_id, figures));
-            traces.insert((snap.run.id, h.host_id), HostRun { host: h, figures });
+            traces.insert(
+                (snap.run.id, h.host_id),
+                HostRun {
+                    address: h.address,
+                    facts: h.facts,
+                    snapshot_run: h.snapshot_run,
+                    carried_forward: h.carried_forward,
+                    figures,
+                },
+            );
         }
         for g in &snap.gaps {
             gaps.entry(g.clone()).or_default().push(snap.run.id);
@@ -419,7 +430,7 @@ fn compute<'a>(
                 .hosts
                 .iter()
                 .filter(|h| h.carried_forward)
-                .map(|h| h.address.clone())
+                .map(|h| h.address.to_string())
                 .collect(),
             gaps: snap.gaps.len(),
             sub_capacity_pvu: t.sub_capacity_pvu,
@@ -429,7 +440,7 @@ fn compute<'a>(
     }
 
     let run_time: HashMap<i64, DateTime<Utc>> =
-        snaps.iter().map(|s| (s.run.id, s.run.started_at)).collect();
+        period.iter().map(|r| (r.id, r.started_at)).collect();
     let at = |run: i64| run_time.get(&run).copied().unwrap_or(from);
 
     let peaks = arith::period_peaks(&per_run).ok_or(ReportError::NoRunInPeriod {
@@ -457,7 +468,7 @@ fn compute<'a>(
         let Some(tr) = traces.get(&(run, host_id)) else {
             continue;
         };
-        let f = tr.host.facts;
+        let f = tr.facts;
         let Some(rate) = rates.get(&f.id) else {
             continue;
         };
@@ -470,7 +481,7 @@ fn compute<'a>(
             ));
             warnings.insert(format!(
                 "{}: processor matches no PVU table row, {} PVU per core applied",
-                tr.host.address, rate.pvu_per_core
+                tr.address, rate.pvu_per_core
             ));
         }
         if rate.verify {
@@ -483,10 +494,10 @@ fn compute<'a>(
         if rate.sockets_unknown {
             notes.push("socket count unknown: highest matching rate applied".to_string());
         }
-        if tr.host.carried_forward {
+        if tr.carried_forward {
             notes.push(format!(
                 "peak figure carried forward from run {}",
-                tr.host.snapshot_run
+                tr.snapshot_run
             ));
         }
         let unknown = &agg.vcpus_unknown;
@@ -505,7 +516,7 @@ fn compute<'a>(
         }
         hosts.push(HostLine {
             host_id,
-            address: tr.host.address.clone(),
+            address: tr.address.to_string(),
             name: f.name.clone(),
             processor_vendor: f.processor_vendor.clone(),
             processor_model: f.processor_model.clone(),
@@ -517,7 +528,7 @@ fn compute<'a>(
             peak_sub_capacity_pvu: fig.sub_capacity_pvu,
             peak_run: run,
             peak_at: at(run),
-            peak_carried_forward: tr.host.carried_forward,
+            peak_carried_forward: tr.carried_forward,
             runs_counted: agg.runs_counted,
             runs_carried_forward: agg.runs_carried_forward,
             notes,
@@ -525,20 +536,19 @@ fn compute<'a>(
     }
     hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
 
-    let mut peak_detail: Vec<PeakHost> = traces
+    // The VM lists of the peak run only: assembled again rather than kept
+    // for every run.
+    let peak_run = period.iter().find(|r| r.id == peaks.sub_capacity.run_id);
+    let peak_snap = peak_run.map(|r| asm.snapshot(r));
+    let mut peak_detail: Vec<PeakHost> = peak_snap
         .iter()
-        .filter(|((r, _), _)| *r == peaks.sub_capacity.run_id)
-        .map(|(_, t)| {
-            let mut vms: Vec<PeakVm> = t
-                .host
+        .flat_map(|snap| snap.hosts.iter())
+        .filter_map(|h| {
+            let t = traces.get(&(peaks.sub_capacity.run_id, h.host_id))?;
+            let mut vms: Vec<PeakVm> = h
                 .vms
                 .iter()
-                .filter(|v| counted(opts, None, v))
-                .filter(|v| {
-                    filter.is_none_or(|f| {
-                        f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref())
-                    })
-                })
+                .filter(|v| counted_rows.get(&v.id).copied().unwrap_or(false))
                 .map(|v| PeakVm {
                     id: v.guid.clone(),
                     name: v.name.clone(),
@@ -551,15 +561,15 @@ fn compute<'a>(
                 })
                 .collect();
             vms.sort_by(|a, b| a.id.cmp(&b.id));
-            PeakHost {
-                host_id: t.host.host_id,
-                address: t.host.address.clone(),
-                name: t.host.facts.name.clone(),
-                carried_forward: t.host.carried_forward,
-                snapshot_run: t.host.snapshot_run,
+            Some(PeakHost {
+                host_id: h.host_id,
+                address: t.address.to_string(),
+                name: t.facts.name.clone(),
+                carried_forward: t.carried_forward,
+                snapshot_run: t.snapshot_run,
                 figures: t.figures,
                 vms,
-            }
+            })
         })
         .collect();
     peak_detail.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
@@ -574,16 +584,16 @@ fn compute<'a>(
                     let t = traces.get(&(*run, *host_id))?;
                     Some(DayHost {
                         host_id: *host_id,
-                        address: t.host.address.clone(),
-                        name: t.host.facts.name.clone(),
+                        address: t.address.to_string(),
+                        name: t.facts.name.clone(),
                         pvu_per_core: fig.pvu_per_core,
-                        rate_row: rates.get(&t.host.facts.id).and_then(|r| r.row.clone()),
+                        rate_row: rates.get(&t.facts.id).and_then(|r| r.row.clone()),
                         cores: fig.cores,
                         full_capacity_pvu: fig.full_capacity_pvu,
                         sub_capacity_cores: fig.sub_capacity_cores,
                         sub_capacity_pvu: fig.sub_capacity_pvu,
                         run: *run,
-                        carried_forward: t.host.carried_forward,
+                        carried_forward: t.carried_forward,
                     })
                 })
                 .collect();

@@ -14,7 +14,7 @@ use crate::report::topology::norm_guid;
 #[derive(Debug, Clone)]
 pub struct HostAtRun<'a> {
     pub host_id: i64,
-    pub address: String,
+    pub address: &'a str,
     pub facts: &'a HostFacts,
     /// The run whose snapshot is used (the run itself unless carried).
     pub snapshot_run: i64,
@@ -67,162 +67,189 @@ pub struct Rows<'a> {
     pub cluster_facts: &'a [ClusterFacts],
 }
 
-/// Builds one snapshot per period run.
-pub fn assemble<'a>(
-    period: &'a [Run],
-    rows: &Rows<'a>,
+/// Indexes over the rows, built once; then one snapshot per run on demand
+/// (so a quarter of runs never sits in memory at once).
+pub struct Assembler<'a> {
+    runs: &'a BTreeMap<i64, Run>,
+    by_run: BTreeMap<i64, Vec<&'a OutcomeKey>>,
+    /// address -> ascending (run_id, host_id) of OK outcomes
+    ok_by_address: HashMap<&'a str, Vec<(i64, i64)>>,
+    host_idx: IdMap<i64, Vec<&'a HostFacts>>,
+    vm_idx: IdMap<i64, Vec<&'a VmFacts>>,
+    clusters: Vec<ClusterView<'a>>,
     max_staleness: Duration,
-    last_ok_before_window: &HashMap<String, i64>,
-) -> Vec<RunSnapshot<'a>> {
-    let mut by_run: BTreeMap<i64, Vec<&OutcomeKey>> = BTreeMap::new();
-    // address -> ascending (run_id, host_id) of OK outcomes
-    let mut ok_by_address: HashMap<&str, Vec<(i64, i64)>> = HashMap::new();
-    for o in rows.outcomes {
-        by_run.entry(o.run_id).or_default().push(o);
-        if let (true, Some(h)) = (o.ok, o.host_id) {
-            ok_by_address
-                .entry(&o.address)
-                .or_default()
-                .push((o.run_id, h));
+    last_ok_before_window: &'a HashMap<String, i64>,
+}
+
+impl<'a> Assembler<'a> {
+    pub fn new(
+        rows: &Rows<'a>,
+        max_staleness: Duration,
+        last_ok_before_window: &'a HashMap<String, i64>,
+    ) -> Assembler<'a> {
+        let mut by_run: BTreeMap<i64, Vec<&'a OutcomeKey>> = BTreeMap::new();
+        let mut ok_by_address: HashMap<&'a str, Vec<(i64, i64)>> = HashMap::new();
+        for o in rows.outcomes {
+            by_run.entry(o.run_id).or_default().push(o);
+            if let (true, Some(h)) = (o.ok, o.host_id) {
+                ok_by_address
+                    .entry(&o.address)
+                    .or_default()
+                    .push((o.run_id, h));
+            }
+        }
+        for v in ok_by_address.values_mut() {
+            v.sort_unstable();
+        }
+        let mut host_idx: IdMap<i64, Vec<&'a HostFacts>> = IdMap::default();
+        for f in rows.host_facts {
+            host_idx.entry(f.host_id).or_default().push(f);
+        }
+        let mut vm_idx: IdMap<i64, Vec<&'a VmFacts>> = IdMap::default();
+        for f in rows.vm_facts {
+            vm_idx.entry(f.host_id).or_default().push(f);
+        }
+
+        let guid_ids: HashMap<&str, i64> = rows
+            .vm_facts
+            .iter()
+            .map(|f| (f.guid.as_str(), f.vm_id))
+            .collect();
+        let clusters: Vec<ClusterView<'a>> = rows
+            .cluster_facts
+            .iter()
+            .map(|c| ClusterView {
+                facts: c,
+                owner_ids: c
+                    .vm_owners
+                    .iter()
+                    .map(|o| guid_ids.get(norm_guid(&o.vm_guid).as_str()).copied())
+                    .collect(),
+            })
+            .collect();
+        Assembler {
+            runs: rows.runs,
+            by_run,
+            ok_by_address,
+            host_idx,
+            vm_idx,
+            clusters,
+            max_staleness,
+            last_ok_before_window,
         }
     }
-    for v in ok_by_address.values_mut() {
-        v.sort_unstable();
-    }
-    let mut host_idx: IdMap<i64, Vec<&HostFacts>> = IdMap::default();
-    for f in rows.host_facts {
-        host_idx.entry(f.host_id).or_default().push(f);
-    }
-    let mut vm_idx: IdMap<i64, Vec<&VmFacts>> = IdMap::default();
-    for f in rows.vm_facts {
-        vm_idx.entry(f.host_id).or_default().push(f);
-    }
 
-    let guid_ids: HashMap<&str, i64> = rows
-        .vm_facts
-        .iter()
-        .map(|f| (f.guid.as_str(), f.vm_id))
-        .collect();
-    let clusters: Vec<ClusterView<'_>> = rows
-        .cluster_facts
-        .iter()
-        .map(|c| ClusterView {
-            facts: c,
-            owner_ids: c
-                .vm_owners
-                .iter()
-                .map(|o| guid_ids.get(norm_guid(&o.vm_guid).as_str()).copied())
-                .collect(),
-        })
-        .collect();
-    period
-        .iter()
-        .map(|run| {
-            let outcomes = by_run.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
-            let mut gaps = Vec::new();
-            // host_id -> (address, snapshot run, carried, outcome time)
-            let mut chosen: BTreeMap<i64, (String, i64, bool, DateTime<Utc>)> = BTreeMap::new();
-            for o in outcomes {
-                let pick = if o.ok {
-                    match o.host_id {
-                        Some(h) => Some((h, run.id, false)),
-                        None => {
-                            gaps.push(Gap::NoFacts {
-                                address: o.address.clone(),
-                            });
-                            None
-                        }
-                    }
-                } else {
-                    let last = ok_by_address
-                        .get(o.address.as_str())
-                        .and_then(|v| v.iter().rev().find(|(r, _)| *r < run.id).copied());
-                    let fresh_enough = last.and_then(|(r, h)| {
-                        let at = rows.runs.get(&r)?.started_at;
-                        (run.started_at - at <= max_staleness).then_some((h, r))
-                    });
-                    match (fresh_enough, last) {
-                        (Some((h, r)), _) => Some((h, r, true)),
-                        (None, Some((r, _))) => {
-                            gaps.push(Gap::Stale {
-                                address: o.address.clone(),
-                                last_ok_run: Some(r),
-                            });
-                            None
-                        }
-                        (None, None) => {
-                            let before = last_ok_before_window.get(&o.address).copied();
-                            gaps.push(match before {
-                                Some(r) => Gap::Stale {
-                                    address: o.address.clone(),
-                                    last_ok_run: Some(r),
-                                },
-                                None => Gap::NeverCollected {
-                                    address: o.address.clone(),
-                                },
-                            });
-                            None
-                        }
-                    }
-                };
-                if let Some((h, snap, carried)) = pick {
-                    let at = rows
-                        .runs
-                        .get(&snap)
-                        .map_or(run.started_at, |r| r.started_at);
-                    // A host reached fresh through any address wins over a
-                    // carried copy; between addresses, the first in order.
-                    let replace = match chosen.get(&h) {
-                        None => true,
-                        Some((_, _, was_carried, _)) => *was_carried && !carried,
-                    };
-                    if replace {
-                        chosen.insert(h, (o.address.clone(), snap, carried, at));
+    /// What `run` says about the estate.
+    pub fn snapshot(&self, run: &'a Run) -> RunSnapshot<'a> {
+        let outcomes = self.by_run.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut gaps = Vec::new();
+        // host_id -> (address, snapshot run, carried, outcome time)
+        let mut chosen: BTreeMap<i64, (&'a str, i64, bool, DateTime<Utc>)> = BTreeMap::new();
+        for o in outcomes {
+            let pick = if o.ok {
+                match o.host_id {
+                    Some(h) => Some((h, run.id, false)),
+                    None => {
+                        gaps.push(Gap::NoFacts {
+                            address: o.address.clone(),
+                        });
+                        None
                     }
                 }
-            }
-
-            let mut hosts: Vec<HostAtRun<'a>> = Vec::new();
-            for (h, (address, snap, carried, at)) in chosen {
-                let facts = host_idx
-                    .get(&h)
-                    .and_then(|v| v.iter().find(|f| f.covers(snap)).copied());
-                let Some(facts) = facts else {
-                    gaps.push(Gap::NoFacts { address });
-                    continue;
-                };
-                let vms = vm_idx
-                    .get(&h)
-                    .map(|v| v.iter().filter(|f| f.covers(snap)).copied().collect())
-                    .unwrap_or_default();
-                hosts.push(HostAtRun {
-                    host_id: h,
-                    address,
-                    facts,
-                    snapshot_run: snap,
-                    snapshot_at: at,
-                    carried_forward: carried,
-                    vms,
-                    duplicates_dropped: Vec::new(),
+            } else {
+                let last = self
+                    .ok_by_address
+                    .get(o.address.as_str())
+                    .and_then(|v| v.iter().rev().find(|(r, _)| *r < run.id).copied());
+                let fresh_enough = last.and_then(|(r, h)| {
+                    let at = self.runs.get(&r)?.started_at;
+                    (run.started_at - at <= self.max_staleness).then_some((h, r))
                 });
+                match (fresh_enough, last) {
+                    (Some((h, r)), _) => Some((h, r, true)),
+                    (None, Some((r, _))) => {
+                        gaps.push(Gap::Stale {
+                            address: o.address.clone(),
+                            last_ok_run: Some(r),
+                        });
+                        None
+                    }
+                    (None, None) => {
+                        let before = self.last_ok_before_window.get(&o.address).copied();
+                        gaps.push(match before {
+                            Some(r) => Gap::Stale {
+                                address: o.address.clone(),
+                                last_ok_run: Some(r),
+                            },
+                            None => Gap::NeverCollected {
+                                address: o.address.clone(),
+                            },
+                        });
+                        None
+                    }
+                }
+            };
+            if let Some((h, snap, carried)) = pick {
+                let at = self
+                    .runs
+                    .get(&snap)
+                    .map_or(run.started_at, |r| r.started_at);
+                // A host reached fresh through any address wins over a
+                // carried copy; between addresses, the first in order.
+                let replace = match chosen.get(&h) {
+                    None => true,
+                    Some((_, _, was_carried, _)) => *was_carried && !carried,
+                };
+                if replace {
+                    chosen.insert(h, (o.address.as_str(), snap, carried, at));
+                }
             }
-            let present = dedupe_vms(&mut hosts);
-            // A node already listed as a failed address is not listed twice.
-            let gapped: Vec<String> = gaps
-                .iter()
-                .filter_map(|g| match g {
-                    Gap::Stale { address, .. }
-                    | Gap::NeverCollected { address }
-                    | Gap::NoFacts { address } => Some(address.clone()),
-                    _ => None,
-                })
-                .collect();
-            cluster_gaps(run.id, &clusters, &hosts, &present, &gapped, &mut gaps);
-            gaps.sort();
-            gaps.dedup();
-            RunSnapshot { run, hosts, gaps }
-        })
-        .collect()
+        }
+
+        let mut hosts: Vec<HostAtRun<'a>> = Vec::new();
+        for (h, (address, snap, carried, at)) in chosen {
+            let facts = self
+                .host_idx
+                .get(&h)
+                .and_then(|v| v.iter().find(|f| f.covers(snap)).copied());
+            let Some(facts) = facts else {
+                gaps.push(Gap::NoFacts {
+                    address: address.to_string(),
+                });
+                continue;
+            };
+            let vms = self
+                .vm_idx
+                .get(&h)
+                .map(|v| v.iter().filter(|f| f.covers(snap)).copied().collect())
+                .unwrap_or_default();
+            hosts.push(HostAtRun {
+                host_id: h,
+                address,
+                facts,
+                snapshot_run: snap,
+                snapshot_at: at,
+                carried_forward: carried,
+                vms,
+                duplicates_dropped: Vec::new(),
+            });
+        }
+        let present = dedupe_vms(&mut hosts);
+        // A node already listed as a failed address is not listed twice.
+        let gapped: Vec<String> = gaps
+            .iter()
+            .filter_map(|g| match g {
+                Gap::Stale { address, .. }
+                | Gap::NeverCollected { address }
+                | Gap::NoFacts { address } => Some(address.clone()),
+                _ => None,
+            })
+            .collect();
+        cluster_gaps(run.id, &self.clusters, &hosts, &present, &gapped, &mut gaps);
+        gaps.sort();
+        gaps.dedup();
+        RunSnapshot { run, hosts, gaps }
+    }
 }
 
 /// A VM is counted on one host per run: a fresh observation beats a carried
@@ -286,7 +313,7 @@ fn cluster_gaps(
         for n in [&h.facts.name, &h.facts.fqdn].into_iter().flatten() {
             names.insert(short_name(n));
         }
-        names.insert(short_name(&h.address));
+        names.insert(short_name(h.address));
     }
     for view in covering {
         let c = view.facts;
