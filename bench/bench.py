@@ -96,6 +96,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--vms-per-host", type=int, default=20)
     ap.add_argument("--latency-ms", type=float, default=20.0)
     ap.add_argument("--concurrency", default="64", help="hvinv's bound; several, comma-separated, run in turn")
+    ap.add_argument("--repeat", type=int, default=1, help="hvinv run pairs per concurrency; the median is shown")
     ap.add_argument("--peer-threads", default="16,64", help="comma-separated thread counts of the peer")
     ap.add_argument("--peer-sample", type=int, default=0, help="run the peer on the first N hosts and extrapolate")
     ap.add_argument("--skip-peer", action="store_true")
@@ -126,6 +127,8 @@ def parse_args() -> argparse.Namespace:
         args.concurrency = [int(c) for c in str(args.concurrency).split(",") if c.strip()]
     except ValueError:
         die("--concurrency takes comma-separated numbers, e.g. 64,256")
+    if args.repeat < 1:
+        die("--repeat must be at least 1")
     if args.hosts < 1 or not args.concurrency or min(args.concurrency) < 1 or args.vms_per_host < 0:
         die("--hosts and --concurrency must be at least 1")
     try:
@@ -171,14 +174,26 @@ def main() -> int:
                 warm_up = run_hvinv(args, sim, env, workdir / "warm-up.db", "warm-up")
                 info["warm_up"] = {"wall_secs": warm_up.wall_secs, "simulator_cpu_secs": warm_up.sim_cpu_secs}
             runs = []
+            repeats: dict[int, list[tuple[Measure, Measure]]] = {}
             for c in args.concurrency:
                 set_concurrency(sim.config, c)
-                db = workdir / f"bench-c{c}.db"
-                for label, first in ((f"hvinv c{c} 1st run", True), (f"hvinv c{c} unchanged", False)):
-                    print(f"bench: {label} ...", file=sys.stderr, flush=True)
-                    m = run_hvinv(args, sim, env, db, label)
-                    m.concurrency, m.first_run = c, first
-                    runs.append(m)
+                for r in range(args.repeat):
+                    db = workdir / f"bench-c{c}-{r}.db"
+                    pair = []
+                    for label, first in ((f"hvinv c{c} 1st run", True), (f"hvinv c{c} unchanged", False)):
+                        print(f"bench: {label} ({r + 1}/{args.repeat}) ...", file=sys.stderr, flush=True)
+                        m = run_hvinv(args, sim, env, db, label)
+                        m.concurrency, m.first_run = c, first
+                        pair.append(m)
+                    repeats.setdefault(c, []).append((pair[0], pair[1]))
+                # The table shows the pair whose first run has the median wall time.
+                ordered = sorted(repeats[c], key=lambda p: p[0].wall_secs)
+                runs.extend(ordered[(len(ordered) - 1) // 2])
+            info["repeats"] = {
+                str(c): [{"first_wall_secs": a.wall_secs, "first_cpu_secs": a.cpu_secs,
+                          "unchanged_wall_secs": b.wall_secs, "unchanged_cpu_secs": b.cpu_secs} for a, b in pairs]
+                for c, pairs in repeats.items()
+            }  # fmt: skip
             peers = []
             for t in args.peer_threads:
                 print(f"bench: pypsrp peer, {t} threads ...", file=sys.stderr, flush=True)

@@ -121,6 +121,12 @@ def report(
     for m in firsts:
         cpu_floor = (m.cpu_secs + m.sim_cpu_secs) / cores
         print(f"  {m.label}: ({m.cpu_secs:.2f} s + {m.sim_cpu_secs:.2f} s) / {cores} = {cpu_floor:.2f} s")
+    for c, reps in info.get("repeats", {}).items():
+        if len(reps) > 1:
+            firsts_w = ", ".join(f"{r['first_wall_secs']:.2f}" for r in reps)
+            unch_w = ", ".join(f"{r['unchanged_wall_secs']:.2f}" for r in reps)
+            print(f"repeats at concurrency {c} (the table shows the median first run): first runs {firsts_w} s;"
+                  f" unchanged runs {unch_w} s")  # fmt: skip
     if "warm_up" in info:
         w = info["warm_up"]
         print(
