@@ -42,6 +42,9 @@ enum Behaviour {
     CloseOnChallenge,
     /// Wrap the CHALLENGE in a SPNEGO negTokenResp.
     SpnegoChallenge,
+    /// Close the socket without a word shortly after each authenticated
+    /// reply, as an idle keep-alive timeout does.
+    SilentDrop,
 }
 
 /// DER TLV with a short or two-byte length.
@@ -87,6 +90,8 @@ struct ConnState {
     ntlm: Ntlm,
     handle: Option<AuthIdentityBuffers>,
     authed: bool,
+    /// Tells the connection task to hang up (`Behaviour::SilentDrop`).
+    hang_up: Arc<tokio::sync::Notify>,
 }
 
 impl ConnState {
@@ -107,6 +112,7 @@ impl ConnState {
             ntlm,
             handle,
             authed: false,
+            hang_up: Arc::default(),
         }
     }
 
@@ -226,6 +232,9 @@ async fn handle(
             _ => return Ok(unauthorized(&peer, None)),
         }
     }
+    if peer.behaviour == Behaviour::SilentDrop {
+        st.hang_up.notify_one();
+    }
     let close = if peer.behaviour == Behaviour::CloseAfterReply {
         vec![("Connection", "close".to_string())]
     } else {
@@ -292,11 +301,21 @@ async fn serve(behaviour: Behaviour, tls: Option<TlsServerConfig>) -> (SocketAdd
             let tls = tls.clone();
             tokio::spawn(async move {
                 let st = Arc::new(Mutex::new(ConnState::new()));
+                let hang_up = st.lock().unwrap().hang_up.clone();
                 let svc = hyper::service::service_fn(move |req| handle(p.clone(), st.clone(), req));
                 let builder = hyper::server::conn::http1::Builder::new();
                 match tls {
                     None => {
-                        let _ = builder.serve_connection(TokioIo::new(sock), svc).await;
+                        let conn = builder.serve_connection(TokioIo::new(sock), svc);
+                        // Dropping the connection future closes the socket
+                        // with no `Connection: close` beforehand.
+                        tokio::select! {
+                            _ = conn => {}
+                            _ = async {
+                                hang_up.notified().await;
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                            } => {}
+                        }
                     }
                     Some(cfg) => {
                         let Ok(stream) = tokio_rustls::TlsAcceptor::from(cfg).accept(sock).await
@@ -467,6 +486,21 @@ async fn spnego_wrapped_challenge_is_accepted() {
     let reply = conn.send(Bytes::from_static(b"<x/>")).await.unwrap();
     assert_eq!(reply.body, &b"echo:<x/>"[..]);
     assert_eq!(peer.handshakes.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn silently_dropped_keep_alive_socket_means_reconnect_and_reauthenticate() {
+    let (addr, peer) = serve(Behaviour::SilentDrop, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    for i in 0..3 {
+        let reply = conn.send(Bytes::from(format!("m{i}"))).await.unwrap();
+        assert_eq!(reply.body, format!("echo:m{i}").as_bytes());
+        // Let the peer's idle timeout fire before the next request.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(peer.connections.load(Ordering::Relaxed), 3);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 3);
+    assert_eq!(conn.stats().reconnects, 2);
 }
 
 #[tokio::test]
