@@ -5,6 +5,28 @@
 //! inventory): its own NTLM acceptor and crypto, its own sealing framing, its
 //! own XML writer and request parser, so a bug shared with the client cannot
 //! hide.
+//!
+//! What the hosts do on the wire (decisions a client may rely on):
+//! - HTTP: `401 WWW-Authenticate: Negotiate`, then raw NTLMSSP or SPNEGO
+//!   (mechListMIC checked and answered); a failed logon gets a bare
+//!   `Negotiate` 401 and `Connection: close`. Sealed requests get sealed
+//!   replies (faults too, with 500); a plain body over HTTP gets a plain 500
+//!   `w:AccessDenied` fault unless `HostFaults::allow_unencrypted`.
+//! - WMI faults: `s:Sender`/`w:CannotProcessFilter`, `WSManFault Code`
+//!   2150858778, and the WMI HRESULT (decimal) as the `Code` of the
+//!   `ProviderFault`'s inner `WSManFault`: 0x80041010 invalid class,
+//!   0x80041017 invalid query (also: a property the host's release lacks),
+//!   0x8004100E invalid namespace; `vmms` stopped is `s:Receiver`/
+//!   `w:InternalError` with 0x80041013. Access denied is `w:AccessDenied`,
+//!   Code 5. Other actions: `a:ActionNotSupported`.
+//! - Embedded instances (`MSCluster_Resource.PrivateProperties`) follow
+//!   DSP0230: the property element carries `xsi:type="q:MSCluster_Property_Type"`
+//!   and the embedded properties as `q:` children.
+//! - `root/virtualization` (2008 R2) has no `VirtualSystemIdentifier`: its
+//!   `Msvm_VirtualSystemSettingData` names the VM in `SystemName`, with
+//!   `SettingType` 3 (current) / 5 (snapshot), as Microsoft documents.
+//! - Pages hold at most `page_size` items, the client's `MaxElements`, and
+//!   what fits its `MaxEnvelopeSize`; every Pull gets a new context.
 
 mod certs;
 mod classes;
@@ -125,6 +147,7 @@ pub struct SimStats {
     /// Successful NTLM authentications.
     pub handshakes: u64,
     pub auth_failures: u64,
+    /// HTTP body bytes received and sent (headers not counted).
     pub bytes_in: u64,
     pub bytes_out: u64,
     /// CPU time of the simulator's worker threads, when measurable.

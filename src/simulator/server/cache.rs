@@ -90,6 +90,9 @@ mod tests {
         // Another host, another answer.
         let c = g.select(1, Namespace::VirtualizationV2, q).unwrap();
         assert!(!Arc::ptr_eq(&a, &c));
-        assert_eq!(g.select(0, Namespace::CimV2, "SELECT * FROM Nope").err(), Some(QueryFault::InvalidClass));
+        assert_eq!(
+            g.select(0, Namespace::CimV2, "SELECT * FROM Nope").err(),
+            Some(QueryFault::InvalidClass)
+        );
     }
 }
