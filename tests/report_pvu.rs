@@ -520,3 +520,16 @@ async fn a_custom_pvu_table_file_overrides_the_builtin_rates() {
     assert_eq!(r.totals.sub_capacity_peak_pvu, 100);
     assert_eq!(r.pvu_table, table.display().to_string());
 }
+
+#[tokio::test]
+async fn counting_no_state_or_an_unknown_state_is_refused() {
+    let db = one_host(xeon("HV01", 2, 16), &[vm("a", "running", 2)]).await;
+    for states in [vec![], vec!["runing".to_string()]] {
+        let opts = PvuOptions {
+            counted_states: states,
+            ..period("2026-11-01T00:00:00Z", "2026-11-02T00:00:00Z")
+        };
+        let e = report::pvu::build(&db.pool, opts).await.unwrap_err();
+        assert!(matches!(e, report::ReportError::Option(_)), "{e}");
+    }
+}

@@ -244,6 +244,12 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
         .as_deref()
         .map(VmFilter::from_file)
         .transpose()?;
+    if opts.counted_states.is_empty() {
+        // Counting nothing would report zero PVU: refuse instead.
+        return Err(ReportError::Option(
+            "at least one VM state must be counted".into(),
+        ));
+    }
     for s in &opts.counted_states {
         if !KNOWN_STATES.contains(&s.as_str()) {
             return Err(ReportError::Option(format!(
