@@ -34,6 +34,8 @@ mod error;
 pub mod estate;
 mod framing;
 mod ntlm;
+#[cfg(test)]
+mod robustness_tests;
 mod runner;
 mod server;
 mod soap;
