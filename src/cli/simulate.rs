@@ -89,11 +89,13 @@ pub async fn run(args: super::args::SimulateArgs) -> Exit {
     let stats = sim.stats();
     sim.shutdown().await;
     println!(
-        "hvinv simulate: served {} requests on {} connections ({} authentications, {} failed){}",
+        "hvinv simulate: served {} requests on {} connections ({} authentications, {} failed), {} bytes in, {} bytes out{}",
         stats.requests,
         stats.connections,
         stats.handshakes,
         stats.auth_failures,
+        stats.bytes_in,
+        stats.bytes_out,
         stats
             .cpu_time
             .map(|t| format!(", {:.2} s CPU", t.as_secs_f64()))
