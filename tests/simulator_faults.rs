@@ -84,6 +84,10 @@ async fn transport_level_faults_map_to_their_kinds() {
             &[ErrorKind::Protocol, ErrorKind::Auth],
         ),
         (
+            faults(|f| f.operation_timeout = true),
+            &[ErrorKind::Timeout],
+        ),
+        (
             faults(|f| f.close_mid_body = true),
             &[ErrorKind::Unreachable, ErrorKind::Protocol],
         ),

@@ -149,6 +149,9 @@ pub struct HostFaults {
     /// The Virtual Machine Management service is stopped: Hyper-V queries
     /// fail with a provider fault, and Win32_Service says `Stopped`.
     pub vmms_stopped: bool,
+    /// WMI is slower than the request's OperationTimeout: every Enumerate
+    /// answers a `w:TimedOut` fault (2150858793).
+    pub operation_timeout: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -178,6 +178,9 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
         return Err(Fault::InvalidNamespace);
     }
     let filter = req.filter.as_deref().ok_or(Fault::InvalidQuery)?;
+    if ctx.host.faults.operation_timeout {
+        return Err(Fault::TimedOut);
+    }
     match ns {
         Namespace::Cluster if !ctx.encrypted || ctx.host.faults.cluster_access_denied => {
             return Err(Fault::AccessDenied);

@@ -132,6 +132,8 @@ pub enum Fault {
     DestinationUnreachable,
     /// Envelope could not be parsed.
     SchemaValidation,
+    /// OperationTimeout expired (0x80338029).
+    TimedOut,
 }
 
 /// Decimal WSManFault codes.
@@ -223,6 +225,14 @@ fn text(f: Fault) -> FaultText {
             wsman_code: Some(2_150_858_752),
             provider: None,
         },
+        Fault::TimedOut => FaultText {
+            code: "s:Receiver",
+            subcode: "w:TimedOut",
+            action: WSMAN_FAULT_ACTION,
+            reason: "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  ",
+            wsman_code: Some(2_150_858_793),
+            provider: None,
+        },
         Fault::SchemaValidation => FaultText {
             code: "s:Sender",
             subcode: "w:SchemaValidationError",
@@ -298,6 +308,7 @@ mod tests {
             Fault::InvalidEnumerationContext,
             Fault::DestinationUnreachable,
             Fault::SchemaValidation,
+            Fault::TimedOut,
         ] {
             let x = fault(
                 f,
