@@ -317,6 +317,32 @@ def text_of(root: ET.Element, path: str) -> str | None:
     return None if el is None else (el.text or "")
 
 
+ANONYMOUS = "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+DURATION_RE = re.compile(r"^PT(\d+(\.\d+)?)S$")
+UUID_RE = re.compile(r"^uuid:[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+
+
+def check_headers(root: ET.Element, message_id: str) -> None:
+    """The addressing headers every WS-Man request carries (MS-WSMV 3.1.4;
+    pypsrp, WinRb and txwinrm send the same set)."""
+    if not UUID_RE.match(message_id.strip()):
+        raise Reject(f"wsa:MessageID is not uuid:<GUID>: {message_id!r}")
+    if not (text_of(root, "s:Header/wsa:To") or "").strip():
+        raise Reject("no wsa:To")
+    if (text_of(root, "s:Header/wsa:ReplyTo/wsa:Address") or "").strip() != ANONYMOUS:
+        raise Reject("wsa:ReplyTo/wsa:Address is not the anonymous role")
+    size = (text_of(root, "s:Header/wsman:MaxEnvelopeSize") or "").strip()
+    if not size.isdigit() or int(size) < 8192:
+        raise Reject(f"wsman:MaxEnvelopeSize missing or below 8192: {size!r}")
+    timeout = (text_of(root, "s:Header/wsman:OperationTimeout") or "").strip()
+    if timeout and not DURATION_RE.match(timeout):
+        raise Reject(f"wsman:OperationTimeout is not PTnS: {timeout!r}")
+    for path in ("s:Header/wsa:Action", "s:Header/wsman:ResourceURI", "s:Header/wsman:MaxEnvelopeSize"):
+        el = root.find(path, NS)
+        if el is None or el.get("{%s}mustUnderstand" % NS["s"]) != "true":
+            raise Reject(f"{path} missing or without s:mustUnderstand=\"true\"")
+
+
 def handle_soap(xml: bytes) -> tuple[int, bytes]:
     """One WS-Man request in, (HTTP status, SOAP reply) out."""
     try:
@@ -342,6 +368,7 @@ def handle_soap(xml: bytes) -> tuple[int, bytes]:
     message_id = text_of(root, "s:Header/wsa:MessageID")
     if not message_id:
         raise Reject("no wsa:MessageID")
+    check_headers(root, message_id)
     action = text_of(root, "s:Header/wsa:Action")
     resource_uri = text_of(root, "s:Header/wsman:ResourceURI") or ""
     if action == ACTION_ENUMERATE:
