@@ -134,8 +134,10 @@ struct OutcomeRow {
 impl TryFrom<OutcomeRow> for Outcome {
     type Error = ReportError;
     fn try_from(r: OutcomeRow) -> Result<Self, ReportError> {
-        let warnings: Vec<String> = serde_json::from_str(&r.warnings)
-            .map_err(|e| ReportError::bad("host_outcomes", "warnings", e.to_string()))?;
+        // Warnings are text for people: an odd value is shown as stored
+        // rather than failing the whole report.
+        let warnings: Vec<String> =
+            serde_json::from_str(&r.warnings).unwrap_or_else(|_| vec![r.warnings.clone()]);
         Ok(Outcome {
             run_id: r.run_id,
             address: r.address,
@@ -463,4 +465,38 @@ pub async fn host_labels(
         }
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(warnings: &str) -> OutcomeRow {
+        OutcomeRow {
+            run_id: 1,
+            address: "hv01".into(),
+            host_id: Some(1),
+            status: "ok".into(),
+            error_kind: None,
+            error_message: None,
+            warnings: warnings.into(),
+            finished_at: "2026-11-23T02:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn outcome_warnings_decode_and_odd_values_are_kept_as_text() {
+        let o = Outcome::try_from(row(r#"["a","b"]"#)).unwrap();
+        assert_eq!(o.warnings, ["a", "b"]);
+        let o = Outcome::try_from(row("not json")).unwrap();
+        assert_eq!(o.warnings, ["not json"]);
+    }
+
+    #[test]
+    fn outcome_with_a_bad_time_names_the_column() {
+        let mut r = row("[]");
+        r.finished_at = "soon".into();
+        let e = Outcome::try_from(r).unwrap_err();
+        assert!(e.to_string().contains("host_outcomes.finished_at"), "{e}");
+    }
 }
