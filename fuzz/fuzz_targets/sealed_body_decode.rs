@@ -21,7 +21,8 @@ fuzz_target!(|data: &[u8]| {
         signature.copy_from_slice(&data[..SIGNATURE_LEN]);
         let ciphertext = &data[SIGNATURE_LEN..];
         let framed = sealing::encode(&signature, ciphertext, ciphertext.len());
-        let sealed = sealing::decode(sealing::CONTENT_TYPE, &framed).expect("our own framing decodes");
+        let sealed =
+            sealing::decode(sealing::CONTENT_TYPE, &framed).expect("our own framing decodes");
         assert_eq!(sealed.signature, signature);
         assert_eq!(sealed.ciphertext, ciphertext);
         assert_eq!(sealed.length, ciphertext.len());
