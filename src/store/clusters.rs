@@ -15,22 +15,15 @@ pub(crate) async fn write_cluster_facts(
     c: &ClusterSnapshot,
 ) -> Result<(), StoreError> {
     let (f, digest) = ClusterFacts::from_snapshot(c)?;
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM clusters WHERE name = $1")
-        .bind(&c.name)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let cluster = match found {
-        Some(id) => id,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO clusters (name, first_run_id) VALUES ($1, $2) RETURNING id",
-            )
-            .bind(&c.name)
-            .bind(run.0)
-            .fetch_one(&mut **tx)
-            .await?
-        }
-    };
+    // The no-op update on conflict makes RETURNING yield an existing row.
+    let cluster: i64 = sqlx::query_scalar(
+        "INSERT INTO clusters (name, first_run_id) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id",
+    )
+    .bind(&c.name)
+    .bind(run.0)
+    .fetch_one(&mut **tx)
+    .await?;
     let latest: Option<(i64, String, i64)> = sqlx::query_as(
         "SELECT id, digest, last_run_id FROM cluster_facts WHERE cluster_id = $1
          ORDER BY last_run_id DESC, id DESC LIMIT 1",

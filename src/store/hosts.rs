@@ -18,26 +18,19 @@ pub(crate) async fn write_facts(
         .identity
         .key(s.name.as_deref())
         .ok_or(StoreError::NoIdentity)?;
-    let found: Option<(i64, Option<i64>)> =
-        sqlx::query_as("SELECT id, last_ok_run_id FROM hosts WHERE identity = $1")
-            .bind(&identity)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let (host, prev_ok) = match found {
-        Some((id, prev)) => (id, prev),
-        None => {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO hosts (identity, uuid, serial, first_run_id) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(&identity)
-            .bind(&s.identity.uuid)
-            .bind(&s.identity.serial)
-            .bind(run.0)
-            .fetch_one(&mut **tx)
-            .await?;
-            (id, None)
-        }
-    };
+    // One statement finds or creates the host: the no-op update on conflict
+    // makes RETURNING yield the existing row.
+    let (host, prev_ok): (i64, Option<i64>) = sqlx::query_as(
+        "INSERT INTO hosts (identity, uuid, serial, first_run_id) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (identity) DO UPDATE SET identity = excluded.identity
+         RETURNING id, last_ok_run_id",
+    )
+    .bind(&identity)
+    .bind(&s.identity.uuid)
+    .bind(&s.identity.serial)
+    .bind(run.0)
+    .fetch_one(&mut **tx)
+    .await?;
     if prev_ok == Some(run.0) {
         // Same machine under another address in this run: facts are written.
         return Ok(HostId(host));
@@ -66,17 +59,21 @@ async fn write_host_facts(
     s: &HostSnapshot,
 ) -> Result<(), StoreError> {
     let (f, digest) = HostFacts::from_snapshot(s)?;
-    let latest: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, digest, last_run_id FROM host_facts WHERE host_id = $1 ORDER BY last_run_id DESC, id DESC LIMIT 1",
-    )
-    .bind(host)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((id, d, last)) = latest
-        && d == digest
-        && Some(last) == prev_ok
-    {
-        return extend(tx, Facts::Host, id, run).await;
+    // Only a row that ended in the previous OK run can extend, so a host
+    // with none (new, or never OK) needs no look-up.
+    if let Some(prev) = prev_ok {
+        let latest: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT id, digest, last_run_id FROM host_facts WHERE host_id = $1 ORDER BY last_run_id DESC, id DESC LIMIT 1",
+        )
+        .bind(host)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((id, d, last)) = latest
+            && d == digest
+            && last == prev
+        {
+            return extend(tx, Facts::Host, id, run).await;
+        }
     }
     sqlx::query(
         "INSERT INTO host_facts (host_id, first_run_id, last_run_id, name, fqdn, manufacturer, model, serial, os,
