@@ -336,3 +336,231 @@ fn cluster_gaps(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::load::{ClusterNode, VmOwner};
+
+    fn t(h: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + Duration::hours(i64::from(h))
+    }
+
+    fn run(id: i64, hour: u32) -> Run {
+        Run {
+            id,
+            started_at: t(hour),
+            finished_at: Some(t(hour)),
+            status: "complete".into(),
+        }
+    }
+
+    fn out(run_id: i64, address: &str, host_id: Option<i64>, ok: bool) -> OutcomeKey {
+        OutcomeKey {
+            run_id,
+            address: address.into(),
+            host_id,
+            ok,
+        }
+    }
+
+    fn facts(id: i64, host_id: i64, first: i64, last: i64, name: &str) -> HostFacts {
+        HostFacts {
+            id,
+            host_id,
+            first_run_id: first,
+            last_run_id: last,
+            uuid: None,
+            name: Some(name.into()),
+            fqdn: None,
+            manufacturer: None,
+            model: None,
+            serial: None,
+            os: None,
+            sockets: Some(2),
+            cores: Some(16),
+            logical_processors: Some(32),
+            memory_mb: None,
+            processor_vendor: None,
+            processor_model: None,
+            cluster_name: None,
+        }
+    }
+
+    fn vm(id: i64, vm_id: i64, host_id: i64, first: i64, last: i64) -> VmFacts {
+        VmFacts {
+            id,
+            vm_id,
+            guid: format!("00000000-0000-0000-0000-{vm_id:012}"),
+            host_id,
+            first_run_id: first,
+            last_run_id: last,
+            name: None,
+            bios_guid: None,
+            state: "running".into(),
+            vcpus: Some(2),
+            cpu_limit_pct: None,
+            memory_mb: None,
+            dynamic_memory: None,
+            replication: "none".into(),
+            generation: None,
+            clustered: true,
+        }
+    }
+
+    #[test]
+    fn a_host_reached_by_two_addresses_counts_once_and_fresh_wins() {
+        // Run 2: host 1 answers on "b" and fails on "a" (carried from run
+        // 1): one host, fresh, with its VM once.
+        let runs: BTreeMap<i64, Run> = [(1, run(1, 0)), (2, run(2, 1))].into();
+        let outcomes = [
+            out(1, "a", Some(1), true),
+            out(2, "a", Some(1), false),
+            out(2, "b", Some(1), true),
+        ];
+        let hf = [facts(1, 1, 1, 2, "HV01")];
+        let vf = [vm(1, 1, 1, 1, 2)];
+        let rows = Rows {
+            runs: &runs,
+            outcomes: &outcomes,
+            host_facts: &hf,
+            vm_facts: &vf,
+            cluster_facts: &[],
+        };
+        let none = HashMap::new();
+        let asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = asm.snapshot(&runs[&2]);
+        assert_eq!(snap.hosts.len(), 1);
+        let h = &snap.hosts[0];
+        assert!(!h.carried_forward);
+        assert_eq!((h.address, h.vms.len()), ("b", 1));
+        assert!(snap.gaps.is_empty(), "{:?}", snap.gaps);
+    }
+
+    #[test]
+    fn ok_without_identity_and_stale_before_the_window_are_gaps() {
+        // "x" answered but was never identified; "y" failed and its last
+        // good run (found before the loaded window) is run 7.
+        let runs: BTreeMap<i64, Run> = [(9, run(9, 100))].into();
+        let outcomes = [out(9, "x", None, true), out(9, "y", Some(3), false)];
+        let rows = Rows {
+            runs: &runs,
+            outcomes: &outcomes,
+            host_facts: &[],
+            vm_facts: &[],
+            cluster_facts: &[],
+        };
+        let before: HashMap<String, i64> = [("y".to_string(), 7)].into();
+        let asm = Assembler::new(&rows, Duration::hours(24), &before);
+        let snap = asm.snapshot(&runs[&9]);
+        assert!(snap.hosts.is_empty());
+        assert_eq!(
+            snap.gaps,
+            [
+                Gap::Stale {
+                    address: "y".into(),
+                    last_ok_run: Some(7)
+                },
+                Gap::NoFacts {
+                    address: "x".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_newer_carried_snapshot_beats_an_older_one_for_the_same_vm() {
+        // Run 3: hosts 1 and 2 both failed. The VM was on host 1 in run 1
+        // and on host 2 in run 2: counted once, on host 2 (newer).
+        let runs: BTreeMap<i64, Run> = [(1, run(1, 0)), (2, run(2, 1)), (3, run(3, 2))].into();
+        let outcomes = [
+            out(1, "a", Some(1), true),
+            out(1, "b", Some(2), true),
+            out(2, "b", Some(2), true),
+            out(2, "a", Some(1), false),
+            out(3, "a", Some(1), false),
+            out(3, "b", Some(2), false),
+        ];
+        let hf = [facts(1, 1, 1, 1, "HV01"), facts(2, 2, 1, 2, "HV02")];
+        let vf = [vm(1, 1, 1, 1, 1), vm(2, 1, 2, 2, 2)];
+        let rows = Rows {
+            runs: &runs,
+            outcomes: &outcomes,
+            host_facts: &hf,
+            vm_facts: &vf,
+            cluster_facts: &[],
+        };
+        let none = HashMap::new();
+        let asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = asm.snapshot(&runs[&3]);
+        let vms: Vec<(i64, usize, bool)> = snap
+            .hosts
+            .iter()
+            .map(|h| (h.host_id, h.vms.len(), h.carried_forward))
+            .collect();
+        assert_eq!(vms, [(1, 0, true), (2, 1, true)]);
+        assert_eq!(snap.hosts[0].duplicates_dropped.len(), 1);
+    }
+
+    #[test]
+    fn cluster_nodes_and_owned_vms_outside_the_collection_are_gaps() {
+        let runs: BTreeMap<i64, Run> = [(1, run(1, 0))].into();
+        let outcomes = [out(1, "hv01.contoso.com", Some(1), true)];
+        let hf = [facts(1, 1, 1, 1, "HV01")];
+        let vf = [vm(1, 1, 1, 1, 1)];
+        let cf = [ClusterFacts {
+            cluster_id: 1,
+            name: "CLU".into(),
+            first_run_id: 1,
+            last_run_id: 1,
+            fqdn: None,
+            nodes: ["HV01", "HV02"]
+                .map(|n| ClusterNode {
+                    name: n.into(),
+                    state: None,
+                })
+                .to_vec(),
+            vm_owners: vec![
+                VmOwner {
+                    vm_guid: "{00000000-0000-0000-0000-000000000001}".into(),
+                    resource: None,
+                    owner_node: Some("HV01".into()),
+                    state: None,
+                },
+                VmOwner {
+                    vm_guid: "00000000-0000-0000-0000-000000000009".into(),
+                    resource: None,
+                    owner_node: Some("HV02".into()),
+                    state: None,
+                },
+            ],
+        }];
+        let rows = Rows {
+            runs: &runs,
+            outcomes: &outcomes,
+            host_facts: &hf,
+            vm_facts: &vf,
+            cluster_facts: &cf,
+        };
+        let none = HashMap::new();
+        let asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = asm.snapshot(&runs[&1]);
+        assert_eq!(
+            snap.gaps,
+            [
+                Gap::ClusterNode {
+                    cluster: "CLU".into(),
+                    node: "HV02".into()
+                },
+                Gap::OrphanVm {
+                    cluster: "CLU".into(),
+                    vm_guid: "00000000-0000-0000-0000-000000000009".into(),
+                    owner_node: Some("HV02".into())
+                },
+            ]
+        );
+    }
+}
