@@ -254,65 +254,41 @@ pub async fn check_host(host: &HostConfig, opts: &ClientOptions) -> HostCheck {
 
     // 5. Hyper-V namespace (v2, else the 2008 R2 one).
     let mut hyperv_ok = false;
-    match client
-        .enumerate_wql(
-            queries::V2_COMPUTER_SYSTEM.namespace,
-            queries::V2_COMPUTER_SYSTEM.wql,
-        )
-        .await
-    {
-        Ok(_) => {
-            hyperv_ok = true;
-            steps.push(step(
-                "hyper-v namespace",
-                StepStatus::Pass,
-                "root/virtualization/v2 readable",
-                None,
-            ));
-        }
-        Err(e) if e.kind() == ErrorKind::Namespace => {
-            match client
-                .enumerate_wql(
-                    queries::V1_COMPUTER_SYSTEM.namespace,
-                    queries::V1_COMPUTER_SYSTEM.wql,
-                )
-                .await
-            {
-                Ok(_) => {
-                    hyperv_ok = true;
-                    steps.push(step(
-                        "hyper-v namespace",
-                        StepStatus::Pass,
-                        "root/virtualization readable (Windows Server 2008 R2)",
-                        None,
-                    ));
-                }
-                Err(e2) if e2.kind() == ErrorKind::AccessDenied => steps.push(step(
+    let candidates = [
+        (
+            &queries::V2_COMPUTER_SYSTEM,
+            "root/virtualization/v2 readable",
+        ),
+        (
+            &queries::V1_COMPUTER_SYSTEM,
+            "root/virtualization readable (Windows Server 2008 R2)",
+        ),
+    ];
+    for (i, (q, readable)) in candidates.iter().enumerate() {
+        let last = i + 1 == candidates.len();
+        match client.enumerate_wql(q.namespace, q.wql).await {
+            Ok(_) => {
+                hyperv_ok = true;
+                steps.push(step("hyper-v namespace", StepStatus::Pass, *readable, None));
+                break;
+            }
+            // The v2 namespace is missing: try the 2008 R2 one.
+            Err(e) if e.kind() == ErrorKind::Namespace && !last => continue,
+            Err(e) => {
+                let remedy = match e.kind() {
+                    ErrorKind::AccessDenied => Some(REMEDY_HYPERV_DENIED.to_string()),
+                    ErrorKind::Namespace => Some(REMEDY_NO_HYPERV.to_string()),
+                    _ => None,
+                };
+                steps.push(step(
                     "hyper-v namespace",
                     StepStatus::Fail,
-                    e2.to_string(),
-                    Some(REMEDY_HYPERV_DENIED.into()),
-                )),
-                Err(e2) => steps.push(step(
-                    "hyper-v namespace",
-                    StepStatus::Fail,
-                    e2.to_string(),
-                    Some(REMEDY_NO_HYPERV.into()),
-                )),
+                    e.to_string(),
+                    remedy,
+                ));
+                break;
             }
         }
-        Err(e) if e.kind() == ErrorKind::AccessDenied => steps.push(step(
-            "hyper-v namespace",
-            StepStatus::Fail,
-            e.to_string(),
-            Some(REMEDY_HYPERV_DENIED.into()),
-        )),
-        Err(e) => steps.push(step(
-            "hyper-v namespace",
-            StepStatus::Fail,
-            e.to_string(),
-            None,
-        )),
     }
 
     // 6. VMMS: checked even when the namespace failed, since a stopped
