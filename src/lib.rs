@@ -5,11 +5,11 @@
 //! `report`, `cli`. The `simulator` is the server side used by `demo`,
 //! tests and benchmarks; client code never imports it.
 
+pub mod cli;
 pub mod error;
+pub mod inventory;
+pub mod report;
+pub mod simulator;
+pub mod store;
 pub mod transport;
 pub mod wsman;
-pub mod inventory;
-pub mod store;
-pub mod report;
-pub mod cli;
-pub mod simulator;

@@ -11,8 +11,14 @@ const END: &str = "<!-- queries:end -->";
 fn readme_lists_exactly_the_queries_the_code_sends() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
     let text = std::fs::read_to_string(path).unwrap();
-    let start = text.find(BEGIN).expect("README has the queries:begin marker") + BEGIN.len();
-    let end = text[start..].find(END).expect("README has the queries:end marker") + start;
+    let start = text
+        .find(BEGIN)
+        .expect("README has the queries:begin marker")
+        + BEGIN.len();
+    let end = text[start..]
+        .find(END)
+        .expect("README has the queries:end marker")
+        + start;
     let table = markdown_table();
     if std::env::var_os("HVINV_BLESS").is_some() {
         let new = format!("{}{}{}", &text[..start], table, &text[end..]);
@@ -32,5 +38,8 @@ fn readme_gives_the_two_setup_commands() {
     assert!(text.contains("cargo run --release -- demo"));
     assert!(text.contains("scripts/test"));
     let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
-    assert!(ci.contains("scripts/test"), ".ci/run calls the README's test command");
+    assert!(
+        ci.contains("scripts/test"),
+        ".ci/run calls the README's test command"
+    );
 }
