@@ -224,3 +224,30 @@ async fn topology_table_lists_every_host_and_the_failure() {
         "{hv03}"
     );
 }
+
+#[tokio::test]
+async fn a_report_reads_while_a_collection_holds_a_write_transaction() {
+    let db = small_estate().await;
+    // The writer's connection (the helper pool has one) sits inside an
+    // open transaction that has already written.
+    let mut tx = db.pool.begin().await.unwrap();
+    sqlx::query(
+        "INSERT INTO runs (id, started_at, finished_at, status, hvinv_version) \
+         VALUES (4, '2026-11-24T02:00:00Z', '2026-11-24T02:00:30Z', 'complete', 'test')",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let ro = report::open_read_only(db.path.to_str().unwrap())
+        .await
+        .unwrap();
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        report::topology::build(&ro, None),
+    )
+    .await
+    .expect("the report must not wait for the writer")
+    .unwrap();
+    assert_eq!(r.run.id, 2, "uncommitted run 4 is not visible");
+    tx.rollback().await.unwrap();
+}
