@@ -125,3 +125,137 @@ async fn insert_new(
     .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inventory::{HostIdentity, HostSnapshot, Replication, VmSnapshot, VmState};
+    use crate::store::{HostOutcome, OpenMode, Store};
+    use std::time::Duration;
+
+    fn vm(guid: &str, limit: Option<f64>, name: Option<&str>) -> VmSnapshot {
+        VmSnapshot {
+            guid: guid.into(),
+            name: name.map(str::to_string),
+            bios_guid: None,
+            bios_serial: Some("1234-5678".into()),
+            state: VmState::Saved,
+            enabled_state: Some(32769),
+            health_state: None,
+            vcpus: Some(3),
+            cpu_limit_pct: limit,
+            cpu_reservation_pct: Some(0.1),
+            cpu_weight: Some(250),
+            memory_mb: Some(12_345),
+            dynamic_memory: Some(true),
+            replication: Replication::Replica,
+            replication_mode: Some(2),
+            generation: Some(1),
+            version: None,
+            clustered: true,
+        }
+    }
+
+    fn host(vms: Vec<VmSnapshot>) -> HostSnapshot {
+        HostSnapshot {
+            identity: HostIdentity {
+                uuid: Some("4C4C4544-0000-4000-8000-000000000001".into()),
+                serial: None,
+            },
+            name: Some("HV1".into()),
+            fqdn: None,
+            manufacturer: None,
+            model: None,
+            serial: None,
+            os: None,
+            os_build: None,
+            sockets: None,
+            cores: None,
+            logical_processors: None,
+            memory_mb: None,
+            processors: vec![],
+            processor_vendor: None,
+            processor_model: None,
+            hyperv_namespace: None,
+            vms,
+            cluster: None,
+            warnings: vec![],
+        }
+    }
+
+    type Row = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i64>,
+        Option<i64>,
+    );
+
+    // The set-based INSERT passes every column through JSON; each must come
+    // back as the value and SQLite type the snapshot holds.
+    #[tokio::test]
+    async fn new_vms_columns_survive_the_json_batch_in_snapshot_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hvinv.db");
+        let store = Store::open(path.to_str().unwrap(), OpenMode::ReadWrite)
+            .await
+            .unwrap();
+        let run = store.begin_run(1).await.unwrap();
+        let snapshot = host(vec![
+            vm("B-2", Some(12.345), Some("quote \" back\\slash é")),
+            vm("A-1", None, None),
+            vm("C-3", Some(0.1 + 0.2), Some("x")),
+        ]);
+        let outcome = HostOutcome::Ok {
+            snapshot,
+            duration: Duration::from_millis(1),
+            round_trips: 1,
+        };
+        store.record_host(run, "hv1", &outcome).await.unwrap();
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT v.guid, f.name, f.bios_guid, f.bios_serial, f.state, f.enabled_state,
+                    f.health_state, f.vcpus, f.cpu_limit_pct, f.cpu_reservation_pct,
+                    f.memory_mb, f.dynamic_memory
+             FROM vm_facts f JOIN vms v ON v.id = f.vm_id ORDER BY f.id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let guids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(guids, ["B-2", "A-1", "C-3"]);
+        let r = &rows[0];
+        assert_eq!(r.1.as_deref(), Some("quote \" back\\slash é"));
+        assert_eq!((r.2.as_deref(), r.3.as_deref()), (None, Some("1234-5678")));
+        assert_eq!(r.4, "saved");
+        assert_eq!((r.5, r.6, r.7), (Some(32769), None, Some(3)));
+        assert_eq!((r.8, r.9), (Some(12.345), Some(0.1)));
+        assert_eq!((r.10, r.11), (Some(12_345), Some(1)));
+        assert_eq!((rows[1].1.as_deref(), rows[1].8), (None, None));
+        assert_eq!(rows[2].8, Some(0.1 + 0.2));
+        let typed: (String, String, String, String, i64, String) = sqlx::query_as(
+            "SELECT typeof(cpu_limit_pct), typeof(dynamic_memory), typeof(clustered),
+                    replication, replication_mode, typeof(version)
+             FROM vm_facts ORDER BY id LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            typed,
+            (
+                "real".into(),
+                "integer".into(),
+                "integer".into(),
+                "replica".into(),
+                2,
+                "null".into()
+            )
+        );
+    }
+}
