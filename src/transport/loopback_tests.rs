@@ -3,15 +3,12 @@
 //! listener), plus raw sockets that stall or hang up. The simulator-based
 //! tests in `tests/transport_e2e.rs` cover the independent server.
 
+use super::test_ntlm_server::TestNtlmServer;
 use super::*;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use sspi::{
-    AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, DataRepresentation,
-    EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferRef, ServerRequestFlags, Sspi, SspiImpl,
-    Username,
-};
+use sspi::{EncryptionFlags, SecurityBufferRef, Sspi};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -87,8 +84,7 @@ struct Peer {
 }
 
 struct ConnState {
-    ntlm: Ntlm,
-    handle: Option<AuthIdentityBuffers>,
+    server: TestNtlmServer,
     authed: bool,
     /// Tells the connection task to hang up (`Behaviour::SilentDrop`).
     hang_up: Arc<tokio::sync::Notify>,
@@ -96,53 +92,15 @@ struct ConnState {
 
 impl ConnState {
     fn new() -> ConnState {
-        let mut ntlm = Ntlm::new();
-        let identity = AuthIdentity {
-            username: Username::new(USER, Some(DOMAIN)).unwrap(),
-            password: PASSWORD.to_string().into(),
-        };
-        let handle = ntlm
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Inbound)
-            .with_auth_data(&identity)
-            .execute(&mut ntlm)
-            .unwrap()
-            .credentials_handle;
         ConnState {
-            ntlm,
-            handle,
+            server: TestNtlmServer::new(USER, DOMAIN, PASSWORD),
             authed: false,
             hang_up: Arc::default(),
         }
     }
 
     fn step(&mut self, token: &[u8]) -> Result<Vec<u8>, sspi::Error> {
-        let mut input = vec![SecurityBuffer::new(token.to_vec(), BufferType::Token)];
-        let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-        let builder = self
-            .ntlm
-            .accept_security_context()
-            .with_credentials_handle(&mut self.handle)
-            .with_context_requirements(ServerRequestFlags::empty())
-            .with_target_data_representation(DataRepresentation::Native)
-            .with_input(&mut input)
-            .with_output(&mut output);
-        let status = self
-            .ntlm
-            .accept_security_context_impl(builder)?
-            .resolve_to_result()?
-            .status;
-        if matches!(
-            status,
-            sspi::SecurityStatus::CompleteNeeded | sspi::SecurityStatus::CompleteAndContinue
-        ) {
-            self.ntlm.complete_auth_token(&mut [])?;
-        }
-        Ok(output
-            .into_iter()
-            .next()
-            .map(|b| b.buffer)
-            .unwrap_or_default())
+        self.server.step(token)
     }
 }
 
@@ -252,7 +210,7 @@ async fn handle(
             SecurityBufferRef::token_buf(&mut sig),
             SecurityBufferRef::data_buf(&mut data),
         ];
-        st.ntlm.decrypt_message(&mut bufs).unwrap();
+        st.server.ntlm.decrypt_message(&mut bufs).unwrap();
         let mut answer = b"echo:".to_vec();
         answer.extend_from_slice(&data);
         if peer.behaviour == Behaviour::PlainReply {
@@ -264,7 +222,8 @@ async fn handle(
             SecurityBufferRef::token_buf(&mut sig),
             SecurityBufferRef::data_buf(&mut answer),
         ];
-        st.ntlm
+        st.server
+            .ntlm
             .encrypt_message(EncryptionFlags::empty(), &mut bufs)
             .unwrap();
         if peer.behaviour == Behaviour::TamperReply {

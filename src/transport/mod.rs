@@ -16,6 +16,8 @@ mod loopback_tests;
 pub mod negotiate;
 pub mod sealing;
 pub mod spnego;
+#[cfg(test)]
+mod test_ntlm_server;
 pub mod thumbprint;
 pub mod tls;
 pub mod www_authenticate;

@@ -199,68 +199,12 @@ fn take_token(output: Vec<SecurityBuffer>) -> Result<Vec<u8>, NegotiateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sspi::{AcquireCredentialsHandleResult, ServerRequestFlags};
 
     fn creds(user: &str, password: &str) -> Credentials {
         Credentials::parse(user, password.to_string().into())
     }
 
-    /// An in-process sspi NTLM server: stands in for Windows so the client
-    /// state machine can be checked without a socket.
-    struct Server {
-        ntlm: Ntlm,
-        handle: Option<AuthIdentityBuffers>,
-    }
-
-    impl Server {
-        fn new(user: &str, domain: &str, password: &str) -> Server {
-            let mut ntlm = Ntlm::new();
-            let identity = AuthIdentity {
-                username: Username::new(user, Some(domain).filter(|d| !d.is_empty())).unwrap(),
-                password: password.to_string().into(),
-            };
-            let AcquireCredentialsHandleResult {
-                credentials_handle, ..
-            } = ntlm
-                .acquire_credentials_handle()
-                .with_credential_use(CredentialUse::Inbound)
-                .with_auth_data(&identity)
-                .execute(&mut ntlm)
-                .unwrap();
-            Server {
-                ntlm,
-                handle: credentials_handle,
-            }
-        }
-
-        fn step(&mut self, token: &[u8]) -> Result<Vec<u8>, sspi::Error> {
-            let mut input = vec![SecurityBuffer::new(token.to_vec(), BufferType::Token)];
-            let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-            let builder = self
-                .ntlm
-                .accept_security_context()
-                .with_credentials_handle(&mut self.handle)
-                .with_context_requirements(ServerRequestFlags::empty())
-                .with_target_data_representation(DataRepresentation::Native)
-                .with_input(&mut input)
-                .with_output(&mut output);
-            let status = self
-                .ntlm
-                .accept_security_context_impl(builder)?
-                .resolve_to_result()?
-                .status;
-            if status == sspi::SecurityStatus::CompleteNeeded
-                || status == sspi::SecurityStatus::CompleteAndContinue
-            {
-                self.ntlm.complete_auth_token(&mut [])?;
-            }
-            Ok(output
-                .into_iter()
-                .next()
-                .map(|b| b.buffer)
-                .unwrap_or_default())
-        }
-    }
+    type Server = super::super::test_ntlm_server::TestNtlmServer;
 
     fn handshake(client: &Credentials, server: &mut Server) -> Result<Established, String> {
         let start = Start::new(client, "WSMAN/host".into()).map_err(|e| e.to_string())?;
