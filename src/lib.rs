@@ -2,9 +2,10 @@
 //!
 //! Layers, each depending only on the ones above it in this list:
 //! `error` (shared kinds), `transport`, `wsman`, `inventory`, `store`,
-//! `report`, `cli`. The `simulator` is the server side used by `demo`,
+//! `report`, `audit`, `cli`. The `simulator` is the server side used by `demo`,
 //! tests and benchmarks; client code never imports it.
 
+pub mod audit;
 pub mod cli;
 pub mod error;
 pub mod inventory;

@@ -4,6 +4,7 @@
 //!
 //! Writers hold a `CollectionLock`; reports open the file read-only.
 
+mod audit;
 mod clusters;
 mod digest;
 mod error;
@@ -14,6 +15,7 @@ mod record;
 mod runs;
 mod vms;
 
+pub use audit::RunAddress;
 pub use error::StoreError;
 pub use lock::CollectionLock;
 pub use record::{HostId, HostOutcome};
