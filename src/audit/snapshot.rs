@@ -13,7 +13,8 @@ use super::{AuditError, SCHEMA};
 use crate::report::pvu::{DEFAULT_PERIOD_DAYS, PvuOptions, PvuReport};
 use crate::report::pvu_table::{DEFAULT_SOURCE, DEFAULT_TOML, PvuTable};
 use crate::report::{self, Format, time};
-use crate::store::{Run, RunAddress, Store};
+use crate::store::read::OutcomeKey;
+use crate::store::{Run, RunStatus, Store};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotOptions {
@@ -78,10 +79,11 @@ pub async fn build_files(
         Some(t) => t,
         None => {
             let run = store
+                .reader()
                 .latest_complete_run()
                 .await?
                 .ok_or(AuditError::NoRun)?;
-            time::parse(&run.started_at, "runs", "started_at")?
+            run.started_at
         }
     };
     let from = opts
@@ -100,12 +102,12 @@ pub async fn build_files(
         Some(p) => PvuTable::from_file(p)?,
         None => PvuTable::builtin()?,
     };
-    let pvu = report::pvu::build(store.pool(), pvu_opts).await?;
+    let pvu = report::pvu::build(store, pvu_opts).await?;
     let peak_run = pvu.totals.sub_capacity_peak_run;
-    let topology = report::topology::build(store.pool(), Some(peak_run)).await?;
-    let runs = store.runs_between(Some(from), Some(to)).await?;
+    let topology = report::topology::build(store, Some(peak_run)).await?;
+    let runs = store.reader().runs_between(Some(from), Some(to)).await?;
     let outcomes = match (runs.first(), runs.last()) {
-        (Some(a), Some(b)) => store.run_addresses(a.id, b.id).await?,
+        (Some(a), Some(b)) => store.reader().outcome_keys_between(a.id, b.id).await?,
         _ => Vec::new(),
     };
 
@@ -165,9 +167,9 @@ fn runs_csv(runs: &[Run]) -> Result<Vec<u8>, AuditError> {
     for r in runs {
         w.write_record([
             r.id.to_string(),
-            r.started_at.clone(),
-            r.finished_at.clone().unwrap_or_default(),
-            r.status.clone(),
+            time::format(&r.started_at),
+            r.finished_at.as_ref().map(time::format).unwrap_or_default(),
+            r.status.as_str().to_string(),
             r.hvinv_version.clone(),
             r.hosts_total.to_string(),
             r.hosts_ok.to_string(),
@@ -182,7 +184,7 @@ fn runs_csv(runs: &[Run]) -> Result<Vec<u8>, AuditError> {
 /// `audit_trail.csv`: what changed across the period's runs.
 fn audit_trail_csv(
     runs: &[Run],
-    outcomes: &[RunAddress],
+    outcomes: &[OutcomeKey],
     table: &PvuTable,
     table_bytes: &[u8],
 ) -> Result<Vec<u8>, AuditError> {
@@ -192,7 +194,7 @@ fn audit_trail_csv(
         .map_err(&err)?;
     let first_at = runs
         .first()
-        .map(|r| r.started_at.clone())
+        .map(|r| time::format(&r.started_at))
         .unwrap_or_default();
     let first_id = runs.first().map(|r| r.id.to_string()).unwrap_or_default();
     let source = if table.source_name == DEFAULT_SOURCE {
@@ -224,9 +226,10 @@ fn audit_trail_csv(
     let mut previous: Option<BTreeSet<&str>> = None;
     for run in runs {
         let id = run.id.to_string();
+        let at = time::format(&run.started_at);
         if version != Some(run.hvinv_version.as_str()) {
             w.write_record([
-                run.started_at.as_str(),
+                at.as_str(),
                 &id,
                 "hvinv_version",
                 run.hvinv_version.as_str(),
@@ -247,24 +250,24 @@ fn audit_trail_csv(
         match &previous {
             None => {
                 for a in &addresses {
-                    w.write_record([run.started_at.as_str(), &id, "address_configured", a, ""])
+                    w.write_record([at.as_str(), &id, "address_configured", a, ""])
                         .map_err(&err)?;
                 }
             }
             Some(prev) => {
                 for a in addresses.difference(prev) {
-                    w.write_record([run.started_at.as_str(), &id, "address_added", a, ""])
+                    w.write_record([at.as_str(), &id, "address_added", a, ""])
                         .map_err(&err)?;
                 }
                 for a in prev.difference(&addresses) {
-                    w.write_record([run.started_at.as_str(), &id, "address_removed", a, ""])
+                    w.write_record([at.as_str(), &id, "address_removed", a, ""])
                         .map_err(&err)?;
                 }
             }
         }
         // A run cut short tried only some addresses: it says nothing about
         // the configuration, so it does not become the reference.
-        if run.status == "complete" {
+        if run.is_complete() {
             previous = Some(addresses);
         }
     }
@@ -285,13 +288,13 @@ fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
         time::format(&pvu.period.from),
         time::format(&pvu.period.to)
     ));
-    let count = |s: &str| runs.iter().filter(|r| r.status == s).count();
+    let count = |s: RunStatus| runs.iter().filter(|r| r.status == s).count();
     line(format!(
         "runs: {} ({} complete, {} interrupted, {} running)",
         runs.len(),
-        count("complete"),
-        count("interrupted"),
-        count("running")
+        count(RunStatus::Complete),
+        count(RunStatus::Interrupted),
+        count(RunStatus::Running)
     ));
     line(format!(
         "condition: {}",
@@ -322,10 +325,12 @@ fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
             g.message
         ));
     }
-    for r in runs.iter().filter(|r| r.status != "complete") {
+    for r in runs.iter().filter(|r| !r.is_complete()) {
         line(format!(
             "- run {} started {} is {}: it is not counted",
-            r.id, r.started_at, r.status
+            r.id,
+            time::format(&r.started_at),
+            r.status.as_str()
         ));
     }
     let unknown: Vec<&str> = pvu

@@ -7,7 +7,6 @@
 //! (`Store::open(…, OpenMode::ReadOnly)`) and read through `Store::reader`
 //! (see `read` for the read API).
 
-mod audit;
 mod clusters;
 mod digest;
 mod error;
@@ -20,7 +19,6 @@ mod runs;
 pub mod time;
 mod vms;
 
-pub use audit::RunAddress;
 pub use error::StoreError;
 pub use lock::CollectionLock;
 pub use read::Reader;
