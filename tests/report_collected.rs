@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hvinv::cli::collect::{self, CollectOptions};
 use hvinv::report::{self, PvuOptions};
 use hvinv::simulator::{Estate, SimConfig, SimHost, Simulator, VmState};
+use hvinv::store::{OpenMode, Store};
 use hvinv::wsman::ClientOptions;
 
 const SEED: u64 = 42;
@@ -104,7 +105,7 @@ async fn reports_over_two_collected_generations_match_the_estate() {
     }
     sim.shutdown().await;
 
-    let pool = report::open_read_only(&db_url).await.unwrap();
+    let pool = Store::open(&db_url, OpenMode::ReadOnly).await.unwrap();
 
     // Topology of the latest run = generation 2.
     let topo = report::topology::build(&pool, None).await.unwrap();
