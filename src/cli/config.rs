@@ -1,6 +1,7 @@
 //! The TOML configuration (`shared/spec/cli.md`): parsed, validated up front
 //! (errors name the offending key), secrets resolved once per source.
 
+use crate::collection::HostPlan;
 use crate::transport::{
     Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
 };
@@ -84,20 +85,11 @@ struct RawConfig {
     host: Vec<RawHost>,
 }
 
-/// One host, ready to connect.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    pub address: String,
-    pub transport: Arc<TransportConfig>,
-    /// The most this host may take, retries included.
-    pub timeout: Duration,
-}
-
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
     pub concurrency: usize,
-    pub hosts: Vec<HostConfig>,
+    pub hosts: Vec<HostPlan>,
     /// Things worth a warning (e.g. `insecure_skip_verify`), said once at start.
     pub warnings: Vec<String>,
 }
@@ -279,7 +271,7 @@ impl Config {
                     request: timeout.min(Duration::from_secs(60)),
                 },
             };
-            hosts.push(HostConfig {
+            hosts.push(HostPlan {
                 address,
                 transport: Arc::new(transport),
                 timeout,
