@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::bundle::{BundleFile, MANIFEST};
 use super::{AuditError, SCHEMA};
+use crate::report::pvu::rates::{DEFAULT_SOURCE, DEFAULT_TOML, PvuTable};
 use crate::report::pvu::{DEFAULT_PERIOD_DAYS, PvuOptions, PvuReport};
-use crate::report::pvu_table::{DEFAULT_SOURCE, DEFAULT_TOML, PvuTable};
 use crate::report::{self, Format, time};
 use crate::store::read::OutcomeKey;
 use crate::store::{Run, RunStatus, Store};
