@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hvinv::cli::collect::{self, RunOptions};
+use hvinv::cli::collect::{self, CollectOptions};
 use hvinv::report::{self, PvuOptions};
 use hvinv::simulator::{Estate, SimConfig, SimHost, Simulator, VmState};
 use hvinv::store::{OpenMode, Store};
@@ -94,11 +94,13 @@ async fn reports_over_two_collected_generations_match_the_estate() {
         if let Some(e) = estate {
             sim.set_estate(e);
         }
-        let opts = RunOptions {
+        let opts = CollectOptions {
             progress: false,
             client: ClientOptions::default(),
         };
-        let s = collect::run(&config, &db_url, opts).await.unwrap();
+        let s = collect::collect_configured_hosts(&config, &db_url, opts)
+            .await
+            .unwrap();
         assert_eq!(s.status, "complete");
     }
     sim.shutdown().await;
