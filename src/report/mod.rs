@@ -6,9 +6,8 @@
 pub mod error;
 pub mod format;
 pub mod history;
-pub(crate) mod idhash;
+pub(crate) mod id_map;
 pub mod pvu;
-pub mod pvu_table;
 pub mod time;
 pub mod topology;
 
@@ -17,8 +16,8 @@ use std::path::Path;
 
 pub use error::ReportError;
 pub use history::{HistoryOptions, HistoryReport};
+pub use pvu::rates::PvuTable;
 pub use pvu::{PvuOptions, PvuReport};
-pub use pvu_table::PvuTable;
 pub use topology::TopologyReport;
 
 /// Output formats. Not every report has every format (`history` has no CSV

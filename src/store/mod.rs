@@ -12,6 +12,8 @@ mod digest;
 mod error;
 mod facts;
 mod hosts;
+mod ids;
+mod interval;
 mod lock;
 pub mod read;
 mod record;
@@ -20,11 +22,11 @@ pub mod time;
 mod vms;
 
 pub use error::StoreError;
+pub use ids::{HostId, RunId};
 pub use lock::CollectionLock;
 pub use read::Reader;
 pub use read::runs::{Run, RunStatus};
-pub use record::{HostId, HostOutcome};
-pub use runs::RunId;
+pub use record::HostOutcome;
 pub use time::now_rfc3339;
 
 use sqlx::sqlite::{

@@ -2,16 +2,7 @@
 //! `read::runs`).
 
 use crate::store::error::StoreError;
-use crate::store::{Store, now_rfc3339};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub i64);
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
+use crate::store::{RunId, Store, now_rfc3339};
 
 // Counts are derived from host_outcomes so a cut-short run still says how
 // far it got.

@@ -1,12 +1,14 @@
 //! `hvinv report pvu` (`shared/spec/pvu.md`): capacity and sub-capacity PVU
 //! per host and run, the period peak, daily maxima and the gaps.
 //!
-//! `arith` is the pure arithmetic, `snapshot` turns rows into per-run
-//! estates (carry-forward, gaps), `vm_filter` reads `--vms`; this file loads
-//! the rows and assembles the report.
+//! `arith` is the pure arithmetic, `rates` the PVU table (processor → PVU
+//! per core), `per_run` turns rows into per-run estates (carry-forward,
+//! gaps), `vm_filter` reads `--vms`; this file loads the rows and assembles
+//! the report.
 
 pub mod arith;
-pub mod snapshot;
+pub mod per_run;
+pub mod rates;
 pub mod vm_filter;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -16,10 +18,10 @@ use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 
 use self::arith::{HostFigures, RunFigures};
-use self::snapshot::{Assembler, Gap};
+use self::per_run::{Assembler, Gap};
+use self::rates::{PvuTable, Rate};
 use self::vm_filter::VmFilter;
-use super::idhash::IdMap;
-use super::pvu_table::{PvuTable, Rate};
+use super::id_map::IdMap;
 use super::{ReportError, time};
 use crate::store::read::{HostFacts, OutcomeKey, Reader, Run, VmFacts};
 
@@ -332,7 +334,7 @@ pub async fn build<'a>(
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
     let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
-    let rows = snapshot::Rows {
+    let rows = per_run::Rows {
         runs: &all_runs,
         outcomes: &outcomes,
         host_facts: &host_facts,

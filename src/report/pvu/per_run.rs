@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::report::idhash::{IdMap, IdSet};
+use crate::report::id_map::{IdMap, IdSet};
 use crate::store::read::{ClusterFacts, HostFacts, OutcomeKey, Run, VmFacts, norm_guid};
 
 /// One physical host as it counts in one run.
