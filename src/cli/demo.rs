@@ -61,6 +61,7 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
         concurrency: 64,
         hosts,
         warnings: Vec::new(),
+        audit_key_file: None,
     }
 }
 
