@@ -5,6 +5,7 @@ pub mod check;
 pub mod collect;
 pub mod config;
 pub mod demo;
+pub mod generate;
 pub mod progress;
 pub mod report;
 pub mod simulate;
@@ -65,6 +66,7 @@ async fn run(command: Command) -> Exit {
         Command::Check(a) => run_check(a).await,
         Command::Report(a) => report::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
+        Command::GenerateHistory(a) => generate::run(a).await,
     }
 }
 

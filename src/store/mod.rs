@@ -1,6 +1,6 @@
 //! Layer 4: the SQLite store. Every run is kept; host, VM and cluster facts
-//! are intervals of runs (see `migrations/`), so an unchanged estate adds
-//! only a `runs` row and one `host_outcomes` row per host.
+//! and each address's outcome are intervals of runs (see `migrations/`), so
+//! an unchanged estate adds only a `runs` row.
 //!
 //! Writers hold a `CollectionLock`; reports open the file read-only.
 
@@ -10,12 +10,14 @@ mod error;
 mod facts;
 mod hosts;
 mod lock;
+mod outcomes;
 mod record;
 mod runs;
 mod vms;
 
 pub use error::StoreError;
 pub use lock::CollectionLock;
+pub use outcomes::StoredOutcome;
 pub use record::{HostId, HostOutcome};
 pub use runs::{Run, RunId, RunStatus};
 
@@ -153,7 +155,12 @@ pub fn db_path(url_or_path: &str) -> Result<PathBuf, StoreError> {
 
 /// Now, as stored: RFC 3339, UTC, whole seconds, `Z`.
 pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    rfc3339(chrono::Utc::now())
+}
+
+/// A time as stored: RFC 3339, UTC, whole seconds, `Z`.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
