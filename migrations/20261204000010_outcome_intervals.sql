@@ -1,4 +1,4 @@
--- hvinv store, version 3: host outcomes as intervals of runs, like facts.
+-- hvinv store, version 4: host outcomes as intervals of runs, like facts.
 -- An outcome_spans row says: in every run from first_run_id to last_run_id,
 -- collecting this address ended the same way (same host, status, error and
 -- warnings). The writer extends the address's newest span when the run just
@@ -18,8 +18,8 @@ CREATE TABLE outcome_spans (
     last_run_id     INTEGER NOT NULL REFERENCES runs(id),
     host_id         INTEGER REFERENCES hosts(id),   -- NULL if never identified
     status          TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
-    error_kind      TEXT CHECK (error_kind IN ('unreachable', 'timeout', 'auth', 'tls',
-                        'access_denied', 'namespace', 'protocol', 'config')),
+    error_kind      TEXT CHECK (error_kind IN ('unreachable', 'name_not_resolved', 'timeout',
+                        'auth', 'tls', 'access_denied', 'namespace', 'protocol', 'config')),
     error_message   TEXT,
     warnings        TEXT NOT NULL DEFAULT '[]',     -- JSON array of strings
     finished_at     TEXT NOT NULL,

@@ -9,7 +9,8 @@ mod store_support;
 
 use hvinv::error::ErrorKind;
 use hvinv::inventory::HostSnapshot;
-use hvinv::store::{HostId, HostOutcome, OpenMode, RunId, Store, StoredOutcome};
+use hvinv::store::read::Outcome;
+use hvinv::store::{HostId, HostOutcome, OpenMode, RunId, Store};
 use std::time::Duration;
 use store_support::*;
 
@@ -64,8 +65,11 @@ async fn unchanged_runs_extend_one_span_per_address() {
     );
     // The view still has one row per address per run.
     assert_eq!(count(&store, "host_outcomes").await, 6);
-    let run = store.run(RunId(2)).await.unwrap().unwrap();
-    assert_eq!((run.hosts_ok, run.hosts_failed), (1, 1));
+    let counts: (i64, i64) = sqlx::query_as("SELECT hosts_ok, hosts_failed FROM runs WHERE id = 2")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(counts, (1, 1));
 }
 
 #[tokio::test]
@@ -100,22 +104,35 @@ async fn a_change_of_outcome_or_a_run_without_the_address_ends_the_span() {
             span("hv0", 6, 7, "ok"),
         ]
     );
-    let o = store.outcome_of_address(RunId(3), "hv0").await.unwrap();
+    let o = store
+        .reader()
+        .outcome_of_address(RunId(3), "hv0")
+        .await
+        .unwrap();
     let o = o.expect("run 3 recorded hv0");
     assert_eq!(
-        (o.ok(), o.error_kind.as_deref(), o.error_message.as_deref()),
+        (o.ok, o.error_kind.as_deref(), o.error_message.as_deref()),
         (false, Some("timeout"), Some("no answer in 60 s"))
     );
     assert_eq!(
-        store.outcome_of_address(RunId(5), "hv0").await.unwrap(),
+        store
+            .reader()
+            .outcome_of_address(RunId(5), "hv0")
+            .await
+            .unwrap(),
         None
     );
     let host = HostId(o.host_id.expect("a failed address names its last host"));
-    let in4 = store.outcomes_of_host(RunId(4), host).await.unwrap();
+    let in4 = store
+        .reader()
+        .outcomes_of_host(RunId(4), host)
+        .await
+        .unwrap();
     assert_eq!(in4.len(), 1);
     assert_eq!(in4[0].error_message.as_deref(), Some("no answer in 30 s"));
     assert!(
         store
+            .reader()
             .outcomes_of_host(RunId(5), host)
             .await
             .unwrap()
@@ -221,18 +238,24 @@ async fn a_previous_release_database_migrates_without_losing_an_outcome() {
     store.record_host(run, "10.0.0.99", &down).await.unwrap();
     store.finish_run(run).await.unwrap();
     assert_eq!(count(&store, "outcome_spans").await, 35);
-    let hv0 = store.outcome_of_address(run, "hv0.contoso.com").await;
-    assert!(hv0.unwrap().is_some_and(|o| o.ok()));
-    let in7: Vec<StoredOutcome> = store.outcomes_in_run(run).await.unwrap();
+    let hv0 = store
+        .reader()
+        .outcome_of_address(run, "hv0.contoso.com")
+        .await;
+    assert!(hv0.unwrap().is_some_and(|o| o.ok));
+    let in7: Vec<Outcome> = store.reader().outcomes_for_run(run.0).await.unwrap();
     let addresses: Vec<&str> = in7.iter().map(|o| o.address.as_str()).collect();
     assert_eq!(addresses, ["10.0.0.99", "hv0.contoso.com"]);
     // Old runs still answer as before.
-    let o = store.outcome_of_address(RunId(4), "hv1.contoso.com").await;
+    let o = store
+        .reader()
+        .outcome_of_address(RunId(4), "hv1.contoso.com")
+        .await;
     let o = o.unwrap().unwrap();
     assert_eq!(o.error_kind.as_deref(), Some("timeout"));
     assert_eq!(
-        o.finished_at,
-        before
+        &hvinv::store::time::to_stored(o.finished_at),
+        &before
             .iter()
             .find(|r| r.0 == 4 && r.1 == "hv1.contoso.com")
             .unwrap()

@@ -1,10 +1,9 @@
 //! Host outcomes as intervals of runs (`outcome_spans`): writing one inside
-//! a `record_host` transaction, and reading "how did address A / host H end
-//! in run N".
+//! a `record_host` transaction (read in `read::outcomes`).
 
+use crate::store::RunId;
 use crate::store::error::StoreError;
-use crate::store::record::{HostId, Tx};
-use crate::store::{RunId, Store};
+use crate::store::interval::Tx;
 
 /// One outcome as `record_host` writes it.
 pub(crate) struct OutcomeRow<'a> {
@@ -68,86 +67,4 @@ pub(crate) async fn write_outcome(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// How collecting one address ended in one run, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct StoredOutcome {
-    pub run_id: i64,
-    pub address: String,
-    /// The host the address reached (a failed address: the one it last reached).
-    pub host_id: Option<i64>,
-    /// `ok` or `failed`.
-    pub status: String,
-    /// `ErrorKind::as_str` of a failure.
-    pub error_kind: Option<String>,
-    pub error_message: Option<String>,
-    /// JSON array of strings.
-    pub warnings: String,
-    /// RFC 3339 UTC. Exact for the span's last run; for an earlier run of an
-    /// unchanged span, the run's own finish time.
-    pub finished_at: String,
-}
-
-impl StoredOutcome {
-    pub fn ok(&self) -> bool {
-        self.status == "ok"
-    }
-}
-
-macro_rules! span_outcome {
-    () => {
-        "SELECT $1 AS run_id, s.address, s.host_id, s.status, s.error_kind, s.error_message, s.warnings,
-                CASE WHEN s.last_run_id = $1 THEN s.finished_at
-                     ELSE (SELECT COALESCE(finished_at, started_at) FROM runs WHERE id = $1) END AS finished_at
-         FROM outcome_spans s"
-    };
-}
-
-impl Store {
-    /// The outcome of `address` in `run`, if that run recorded the address.
-    pub async fn outcome_of_address(
-        &self,
-        run: RunId,
-        address: &str,
-    ) -> Result<Option<StoredOutcome>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            span_outcome!(),
-            " WHERE s.address = $2 AND s.last_run_id >= $1 AND s.first_run_id <= $1"
-        ))
-        .bind(run.0)
-        .bind(address)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// The outcomes of `host` in `run`: one per address that reached it (or,
-    /// failing, had last reached it), by address; empty when the run did
-    /// not record it.
-    pub async fn outcomes_of_host(
-        &self,
-        run: RunId,
-        host: HostId,
-    ) -> Result<Vec<StoredOutcome>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            span_outcome!(),
-            " WHERE s.host_id = $2 AND s.last_run_id >= $1 AND s.first_run_id <= $1
-              ORDER BY s.address"
-        ))
-        .bind(run.0)
-        .bind(host.0)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
-    /// Every outcome `run` recorded, by address.
-    pub async fn outcomes_in_run(&self, run: RunId) -> Result<Vec<StoredOutcome>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            span_outcome!(),
-            " WHERE s.last_run_id >= $1 AND s.first_run_id <= $1 ORDER BY s.address"
-        ))
-        .bind(run.0)
-        .fetch_all(&self.pool)
-        .await?)
-    }
 }

@@ -6,12 +6,9 @@ use crate::store::error::StoreError;
 use crate::store::facts::int;
 use crate::store::hosts::write_facts;
 use crate::store::outcomes::{OutcomeRow, write_outcome};
-use crate::store::{RunId, Store, rfc3339};
-use sqlx::{Sqlite, Transaction};
+use crate::store::time::to_stored;
+use crate::store::{HostId, RunId, Store};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HostId(pub i64);
 
 /// How collecting one configured address ended.
 // Not boxed: one value per host, moved once from collector to store.
@@ -30,8 +27,6 @@ pub enum HostOutcome {
         round_trips: u64,
     },
 }
-
-pub(crate) type Tx = Transaction<'static, Sqlite>;
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -62,7 +57,7 @@ impl Store {
         outcome: &HostOutcome,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<HostId>, StoreError> {
-        let finished_at = rfc3339(at);
+        let finished_at = to_stored(at);
         // A snapshot with nothing to key the host on cannot hold facts; it is
         // recorded as a failure rather than aborting the run.
         let unidentified;

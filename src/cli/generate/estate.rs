@@ -127,7 +127,11 @@ impl Estate {
         clusters: &[ClusterSnapshot],
     ) -> HostSnapshot {
         let cluster = self.cluster_of(host).and_then(|c| clusters.get(c)).cloned();
-        let (sockets, cores_per) = if host.is_multiple_of(3) { (4, 16) } else { (2, 20) };
+        let (sockets, cores_per) = if host.is_multiple_of(3) {
+            (4, 16)
+        } else {
+            (2, 20)
+        };
         HostSnapshot {
             identity: HostIdentity {
                 uuid: Some(format!("4C4C4544-0000-4000-8000-{host:012X}")),

@@ -176,12 +176,13 @@ mod tests {
         let store = Store::open(&db, crate::store::OpenMode::ReadOnly)
             .await
             .unwrap();
-        let runs = store.runs_between(None, None).await.unwrap();
+        let runs = store.reader().runs_between(None, None).await.unwrap();
         let statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
         let cut = "interrupted";
         let full = "complete";
         assert_eq!(statuses, [full, full, full, cut, full, full, full, cut]);
-        assert_eq!(runs[1].started_at, "2026-08-01T00:30:00Z");
+        let second: DateTime<Utc> = "2026-08-01T00:30:00Z".parse().unwrap();
+        assert_eq!(runs[1].started_at, second);
         let q = |sql| sqlx::query_scalar::<_, i64>(sql).fetch_one(store.pool());
         assert_eq!(q("SELECT count(*) FROM hosts").await.unwrap(), 6);
         assert_eq!(q("SELECT count(*) FROM vms").await.unwrap(), 18);
