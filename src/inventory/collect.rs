@@ -42,14 +42,14 @@ pub async fn collect_with<R: WqlRunner>(r: &mut R) -> Result<HostSnapshot, Colle
     build_snapshot(&results)
 }
 
-/// The namespace or its class is not there. Hosts word this either way
-/// (WMI's invalid namespace, or WinRM's "cannot process filter" for a class
-/// it cannot find), so both count as absent.
-fn absent(e: &WsmanError) -> bool {
-    matches!(
-        classify(e),
-        FaultClass::InvalidNamespace | FaultClass::InvalidClass
-    )
+/// The child namespaces `q` lists (`SELECT Name FROM __NAMESPACE`), lower case.
+async fn child_namespaces<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<String>, WsmanError> {
+    let rows = run(r, q).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|i| i.text("Name"))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect())
 }
 
 async fn run<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<Instance>, WsmanError> {
@@ -94,6 +94,19 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
     let processors = win32(r, &PROCESSOR, &PROCESSOR_ALL).await?;
     let operating_system = win32(r, &OPERATING_SYSTEM, &OPERATING_SYSTEM_ALL).await?;
 
+    // Which providers exist, asked positively: faults never say so (WMI
+    // refuses a select in a missing namespace with the same code as any
+    // other refusal, and in the host's language).
+    let root = child_namespaces(r, &ROOT_NAMESPACES)
+        .await
+        .map_err(|source| CollectError::Query {
+            query: ROOT_NAMESPACES.id,
+            source: Box::new(source),
+        })?;
+    if !root.iter().any(|n| n == "virtualization") {
+        return Err(CollectError::NotHyperV);
+    }
+
     // The vmms service is read only when Hyper-V does not answer: a stopped
     // service is then the likely reason, and worth naming.
     let (hyperv, vmms) = match hyperv(r).await {
@@ -109,7 +122,11 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
         }
         Err(e) => return Err(e),
     };
-    let cluster = cluster(r, &mut warnings).await;
+    let cluster = if root.iter().any(|n| n == "mscluster") {
+        cluster(r, &mut warnings).await
+    } else {
+        ClusterResults::Standalone
+    };
 
     Ok(QueryResults {
         computer_system,
@@ -157,16 +174,23 @@ async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> 
             source: Box::new(source),
         }
     };
+    // root/virtualization exists (asked before). v2 first; when it fails,
+    // its parent's list says whether that is a real error (v2 is there) or
+    // a 2008 R2 host (only the v1 provider).
     let (namespace, systems) = match run(r, &V2_COMPUTER_SYSTEM).await {
         Ok(rows) => (HyperVNamespace::V2, rows),
-        Err(e) if absent(&e) => match run(r, &V1_COMPUTER_SYSTEM).await {
-            Ok(rows) => (HyperVNamespace::V1, rows),
-            Err(e) if absent(&e) => {
-                return Err(CollectError::NotHyperV);
+        Err(e) if classify(&e) == FaultClass::AccessDenied => {
+            return Err(err(&V2_COMPUTER_SYSTEM)(e));
+        }
+        Err(v2_error) => match child_namespaces(r, &VIRT_NAMESPACES).await {
+            Ok(children) if !children.iter().any(|n| n == "v2") => {
+                let rows = run(r, &V1_COMPUTER_SYSTEM)
+                    .await
+                    .map_err(err(&V1_COMPUTER_SYSTEM))?;
+                (HyperVNamespace::V1, rows)
             }
-            Err(e) => return Err(err(&V1_COMPUTER_SYSTEM)(e)),
+            _ => return Err(err(&V2_COMPUTER_SYSTEM)(v2_error)),
         },
-        Err(e) => return Err(err(&V2_COMPUTER_SYSTEM)(e)),
     };
     let [settings_q, cpu_q, mem_q] = match namespace {
         HyperVNamespace::V2 => [
@@ -192,8 +216,9 @@ async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> 
     })
 }
 
-/// The cluster never fails the host: a missing namespace means standalone,
-/// anything else is a warning.
+/// Called only when root/MSCluster exists. The cluster never fails the
+/// host: a node not (yet) in a cluster is standalone, any fault a warning
+/// with the host's text.
 async fn cluster<R: WqlRunner>(r: &mut R, warnings: &mut Vec<String>) -> ClusterResults {
     use queries::*;
     let mut warn = |e: &WsmanError| {
@@ -205,9 +230,6 @@ async fn cluster<R: WqlRunner>(r: &mut R, warnings: &mut Vec<String>) -> Cluster
     let cluster = match run(r, &CLUSTER).await {
         Ok(rows) if rows.is_empty() => return ClusterResults::Standalone,
         Ok(rows) => rows,
-        Err(e) if absent(&e) => {
-            return ClusterResults::Standalone;
-        }
         Err(e) => {
             warn(&e);
             return ClusterResults::Unavailable;
@@ -243,7 +265,6 @@ mod tests {
     use crate::wsman::WsmanFault;
     use std::collections::HashMap;
 
-    const WBEM_E_INVALID_NAMESPACE: u32 = 0x8004_100E;
     const WBEM_E_INVALID_QUERY: u32 = 0x8004_1017;
 
     /// Answers by namespace and WQL text; anything unlisted returns no rows.
@@ -317,6 +338,35 @@ mod tests {
                     &[("Name", Some("vmms")), ("State", Some("Running"))],
                 )]),
             )
+            .with(
+                &queries::ROOT_NAMESPACES,
+                Ok(names(&["subscription", "virtualization", "CIMV2"])),
+            )
+            .with(&queries::VIRT_NAMESPACES, Ok(names(&["v2"])))
+    }
+
+    fn names(list: &[&str]) -> Vec<Instance> {
+        list.iter()
+            .map(|n| inst("__NAMESPACE", &[("Name", Some(n))]))
+            .collect()
+    }
+
+    /// A cluster node: root lists MSCluster.
+    fn clustered() -> Fake {
+        base().with(
+            &queries::ROOT_NAMESPACES,
+            Ok(names(&["virtualization", "cimv2", "MSCluster"])),
+        )
+    }
+
+    /// CannotProcessFilter with nothing but (localized) text.
+    fn refused() -> WsmanFault {
+        WsmanFault {
+            subcode: Some("CannotProcessFilter".into()),
+            wsman_code: Some(2_150_858_778),
+            message: "La source de données n’a pas pu traiter le filtre.".into(),
+            ..WsmanFault::default()
+        }
     }
 
     #[tokio::test]
@@ -332,11 +382,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn v2_invalid_namespace_falls_back_to_v1_and_records_it() {
-        let mut f = base().with(
-            &queries::V2_COMPUTER_SYSTEM,
-            Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
-        );
+    async fn v2_refused_and_not_listed_falls_back_to_v1_and_records_it() {
+        let mut f = base()
+            .with(&queries::V2_COMPUTER_SYSTEM, Err(refused()))
+            .with(&queries::VIRT_NAMESPACES, Ok(Vec::new()));
         let s = collect_with(&mut f).await.unwrap();
         assert_eq!(s.hyperv_namespace.as_deref(), Some("root/virtualization"));
         assert!(
@@ -353,18 +402,71 @@ mod tests {
 
     #[tokio::test]
     async fn no_hyperv_namespace_fails_the_host_with_kind_namespace() {
-        let mut f = base()
-            .with(
-                &queries::V2_COMPUTER_SYSTEM,
-                Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
-            )
-            .with(
-                &queries::V1_COMPUTER_SYSTEM,
-                Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)),
-            );
+        let mut f = base().with(&queries::ROOT_NAMESPACES, Ok(names(&["cimv2"])));
         let e = collect_with(&mut f).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Namespace);
         assert!(e.to_string().contains("Hyper-V role"), "{e}");
+        assert!(!sent(&f, &queries::V2_COMPUTER_SYSTEM), "{:?}", f.sent);
+    }
+
+    #[tokio::test]
+    async fn a_refused_v2_select_when_v2_is_listed_is_a_real_error_with_its_text() {
+        let mut f = base()
+            .with(&queries::V2_COMPUTER_SYSTEM, Err(refused()))
+            .with(&queries::VIRT_NAMESPACES, Ok(names(&["v2"])));
+        let e = collect_with(&mut f).await.unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("v2.computer_system"), "{text}");
+        assert!(text.contains("La source de données"), "{text}");
+        assert!(!text.contains("Hyper-V role"), "{text}");
+        let v1 = &queries::V1_COMPUTER_SYSTEM;
+        assert!(
+            !f.sent
+                .iter()
+                .any(|(ns, w)| ns == v1.namespace && w == v1.wql),
+            "{:?}",
+            f.sent
+        );
+        // The vmms state is read to name the likely cause.
+        assert!(sent(&f, &queries::VMMS_SERVICE));
+    }
+
+    #[tokio::test]
+    async fn a_refused_v2_select_on_a_host_with_vmms_stopped_names_vmms() {
+        let mut f = base()
+            .with(&queries::V2_COMPUTER_SYSTEM, Err(refused()))
+            .with(&queries::VIRT_NAMESPACES, Ok(names(&["v2"])))
+            .with(
+                &queries::VMMS_SERVICE,
+                Ok(vec![inst(
+                    "Win32_Service",
+                    &[("Name", Some("vmms")), ("State", Some("Stopped"))],
+                )]),
+            );
+        let e = collect_with(&mut f).await.unwrap_err();
+        assert!(matches!(e, CollectError::VmmsNotRunning { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_host_without_mscluster_is_standalone_silently_and_sends_no_cluster_select() {
+        let mut f = base();
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.cluster.is_none());
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        assert!(!sent(&f, &queries::CLUSTER), "{:?}", f.sent);
+    }
+
+    #[tokio::test]
+    async fn a_refused_cluster_select_on_a_listed_mscluster_warns_with_its_text() {
+        let mut f = clustered().with(&queries::CLUSTER, Err(refused()));
+        let s = collect_with(&mut f).await.unwrap();
+        assert!(s.cluster.is_none());
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(
+            s.warnings[0].contains("La source de données"),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[tokio::test]
@@ -391,7 +493,7 @@ mod tests {
 
     #[tokio::test]
     async fn cluster_access_denied_is_a_warning_not_a_failure() {
-        let mut f = base().with(&queries::CLUSTER, Err(denied()));
+        let mut f = clustered().with(&queries::CLUSTER, Err(denied()));
         let s = collect_with(&mut f).await.unwrap();
         assert!(s.cluster.is_none());
         assert!(
@@ -403,16 +505,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn cluster_invalid_namespace_means_standalone_without_warning() {
-        let mut f = base().with(&queries::CLUSTER, Err(wmi_fault(WBEM_E_INVALID_NAMESPACE)));
-        let s = collect_with(&mut f).await.unwrap();
-        assert!(s.cluster.is_none());
-        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-    }
-
-    #[tokio::test]
     async fn other_cluster_errors_are_warnings() {
-        let mut f = base().with(&queries::CLUSTER_NODES, Err(wmi_fault(0x8004_1001)));
+        let mut f = clustered().with(&queries::CLUSTER_NODES, Err(wmi_fault(0x8004_1001)));
         f = f.with(
             &queries::CLUSTER,
             Ok(vec![inst("MSCluster_Cluster", &[("Name", Some("CLU01"))])]),
@@ -468,7 +562,8 @@ mod tests {
             !sent(&f, &queries::VMMS_SERVICE),
             "vmms read although Hyper-V answered"
         );
-        // cimv2: system, product, processor, OS; v2: four; cluster: one.
+        // cimv2: system, product, processor, OS; root's namespaces; v2:
+        // four; no cluster select on a host without MSCluster.
         assert_eq!(f.sent.len(), 9, "{:?}", f.sent);
     }
 

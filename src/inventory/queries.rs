@@ -17,6 +17,7 @@ pub struct Query {
     pub purpose: &'static str,
 }
 
+pub const ROOT: &str = "root";
 pub const CIMV2: &str = "root/cimv2";
 pub const VIRT_V2: &str = "root/virtualization/v2";
 pub const VIRT_V1: &str = "root/virtualization";
@@ -106,6 +107,19 @@ pub const VMMS_SERVICE_ALL: Query = q!(
     "fallback when the host refuses the property list"
 );
 
+pub const ROOT_NAMESPACES: Query = q!(
+    "root.namespaces",
+    ROOT,
+    "SELECT Name FROM __NAMESPACE",
+    "which providers the host has: `virtualization` (Hyper-V), `MSCluster` (Failover Clustering)"
+);
+pub const VIRT_NAMESPACES: Query = q!(
+    "virtualization.namespaces",
+    VIRT_V1,
+    "SELECT Name FROM __NAMESPACE",
+    "sent only when the v2 select fails: `v2` listed means a real error, else the 2008 R2 provider"
+);
+
 pub const V2_COMPUTER_SYSTEM: Query = q!(
     "v2.computer_system",
     VIRT_V2,
@@ -181,8 +195,9 @@ pub const CLUSTER_NETWORK_NAME: Query = q!(
     "cluster network name (used by `check`)"
 );
 
-/// The whole set, in the order `collect` sends them. Fallbacks and the v1
-/// namespace are sent only when the host calls for them.
+/// The whole set, in the order `collect` sends them. Fallbacks, the v1
+/// namespace and the cluster selects are sent only when the host calls for
+/// them (the namespace lists say which providers exist).
 pub const QUERIES: &[Query] = &[
     COMPUTER_SYSTEM,
     COMPUTER_SYSTEM_ALL,
@@ -196,6 +211,8 @@ pub const QUERIES: &[Query] = &[
     OPERATING_SYSTEM_ALL,
     VMMS_SERVICE,
     VMMS_SERVICE_ALL,
+    ROOT_NAMESPACES,
+    VIRT_NAMESPACES,
     V2_COMPUTER_SYSTEM,
     V2_SYSTEM_SETTINGS,
     V2_PROCESSOR_SETTINGS,

@@ -14,6 +14,8 @@ use crate::simulator::wql::{self, Query, Scalar};
 /// A WMI namespace the simulator knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Namespace {
+    /// `root`: only `__NAMESPACE` (which providers exist).
+    Root,
     CimV2,
     VirtualizationV2,
     VirtualizationV1,
@@ -24,6 +26,7 @@ impl Namespace {
     /// Path as it appears in resource URIs (`root/virtualization/v2`).
     pub fn path(self) -> &'static str {
         match self {
+            Namespace::Root => "root",
             Namespace::CimV2 => "root/cimv2",
             Namespace::VirtualizationV2 => "root/virtualization/v2",
             Namespace::VirtualizationV1 => "root/virtualization",
@@ -37,6 +40,7 @@ impl Namespace {
             .replace('\\', "/")
             .to_ascii_lowercase();
         match p.as_str() {
+            "root" => Some(Namespace::Root),
             "root/cimv2" => Some(Namespace::CimV2),
             "root/virtualization/v2" => Some(Namespace::VirtualizationV2),
             "root/virtualization" => Some(Namespace::VirtualizationV1),
@@ -87,12 +91,25 @@ pub enum QueryFault {
     InvalidQuery,
 }
 
-/// Whether `host` has the namespace at all.
+/// `__NAMESPACE`: a WMI system class in every namespace, listing its
+/// children; answered by WMI itself, not by a provider.
+pub const NAMESPACE_CLASS: ClassDef = ClassDef {
+    name: "__NAMESPACE",
+    props: &[p("Name", WindowsRelease::W2008R2)],
+};
+
+/// Whether the select is of `__NAMESPACE` (no provider involved).
+pub fn is_namespace_select(wql_text: &str) -> bool {
+    wql::parse(wql_text).is_ok_and(|q| q.class.eq_ignore_ascii_case(NAMESPACE_CLASS.name))
+}
+
+/// Whether `host` has the namespace at all. `root/virtualization` exists on
+/// every Hyper-V host (the parent of v2), with the v1 classes only on 2008 R2.
 pub fn has_namespace(estate: &Estate, host: &SimHost, ns: Namespace) -> bool {
     match ns {
-        Namespace::CimV2 => true,
+        Namespace::Root | Namespace::CimV2 => true,
         Namespace::VirtualizationV2 => host.namespace == HyperVNamespace::V2,
-        Namespace::VirtualizationV1 => host.namespace == HyperVNamespace::V1,
+        Namespace::VirtualizationV1 => host.namespace != HyperVNamespace::None,
         Namespace::Cluster => host
             .cluster
             .as_deref()
@@ -101,8 +118,30 @@ pub fn has_namespace(estate: &Estate, host: &SimHost, ns: Namespace) -> bool {
     }
 }
 
+/// The child namespaces `ns` lists in `__NAMESPACE` on `host`.
+fn children(ns: Namespace, host: &SimHost, estate: &Estate) -> Vec<&'static str> {
+    match ns {
+        Namespace::Root => {
+            let mut c = vec!["subscription", "DEFAULT", "CIMV2", "Cli", "SECURITY", "WMI"];
+            if host.namespace != HyperVNamespace::None {
+                c.push("virtualization");
+            }
+            if has_namespace(estate, host, Namespace::Cluster) {
+                c.push("MSCluster");
+            }
+            c
+        }
+        Namespace::VirtualizationV1 if host.namespace == HyperVNamespace::V2 => vec!["v2"],
+        _ => Vec::new(),
+    }
+}
+
 fn class_def(ns: Namespace, name: &str) -> Option<&'static ClassDef> {
+    if name.eq_ignore_ascii_case(NAMESPACE_CLASS.name) {
+        return Some(&NAMESPACE_CLASS);
+    }
     let defs: &[&'static ClassDef] = match ns {
+        Namespace::Root => &[],
         Namespace::CimV2 => &[
             &cimv2::COMPUTER_SYSTEM,
             &cimv2::COMPUTER_SYSTEM_PRODUCT,
@@ -133,6 +172,10 @@ fn class_def(ns: Namespace, name: &str) -> Option<&'static ClassDef> {
 fn rows_of(ns: Namespace, def: &ClassDef, host: &SimHost, estate: &Estate) -> Vec<Row> {
     let cluster = || host.cluster.as_deref().and_then(|c| estate.cluster(c));
     match (ns, def.name) {
+        (_, "__NAMESPACE") => children(ns, host, estate)
+            .into_iter()
+            .map(|n| Row::new().set("Name", CimValue::s(n)))
+            .collect(),
         (Namespace::CimV2, "Win32_ComputerSystem") => cimv2::computer_system(host),
         (Namespace::CimV2, "Win32_ComputerSystemProduct") => cimv2::computer_system_product(host),
         (Namespace::CimV2, "Win32_BIOS") => cimv2::bios(host),
@@ -175,6 +218,13 @@ pub fn select(
 ) -> Result<Selection, QueryFault> {
     let query: Query = wql::parse(wql_text).map_err(|_| QueryFault::InvalidQuery)?;
     let def = class_def(ns, &query.class).ok_or(QueryFault::InvalidClass)?;
+    // On 2012 and later root/virtualization is only v2's parent.
+    if ns == Namespace::VirtualizationV1
+        && host.namespace != HyperVNamespace::V1
+        && def.name != NAMESPACE_CLASS.name
+    {
+        return Err(QueryFault::InvalidClass);
+    }
     let release = host.release;
     let fragment = match &query.properties {
         None => None,
@@ -327,5 +377,64 @@ mod tests {
         )
         .unwrap();
         assert_eq!(nn.rows.len(), 1);
+    }
+
+    fn listed(ns: Namespace, host: &SimHost, e: &Estate) -> Vec<String> {
+        let sel = select(ns, "SELECT Name FROM __NAMESPACE", host, e).unwrap();
+        sel.rows
+            .iter()
+            .filter_map(|r| match r.get("Name") {
+                Some(CimValue::Str(s)) => Some(s.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn namespace_lists_say_which_providers_each_host_has() {
+        let e = Estate::demo(7);
+        for host in &e.hosts {
+            let root = listed(Namespace::Root, host, &e);
+            assert!(root.iter().any(|n| n == "CIMV2"), "{}", host.name);
+            assert_eq!(
+                root.iter().any(|n| n == "virtualization"),
+                host.namespace != HyperVNamespace::None,
+                "{}",
+                host.name
+            );
+            assert_eq!(
+                root.iter().any(|n| n == "MSCluster"),
+                has_namespace(&e, host, Namespace::Cluster),
+                "{}",
+                host.name
+            );
+            if host.namespace != HyperVNamespace::None {
+                let virt = listed(Namespace::VirtualizationV1, host, &e);
+                assert_eq!(
+                    virt == ["v2"],
+                    host.namespace == HyperVNamespace::V2,
+                    "{}",
+                    host.name
+                );
+            }
+        }
+        let legacy = e.hosts.iter().find(|h| h.name == "HV-LEGACY").unwrap();
+        assert!(listed(Namespace::VirtualizationV1, legacy, &e).is_empty());
+        // On a v2 host, root/virtualization holds no v1 classes.
+        let v2 = e
+            .hosts
+            .iter()
+            .find(|h| h.namespace == HyperVNamespace::V2)
+            .unwrap();
+        assert_eq!(
+            select(
+                Namespace::VirtualizationV1,
+                "SELECT * FROM Msvm_ComputerSystem",
+                v2,
+                &e
+            )
+            .err(),
+            Some(QueryFault::InvalidClass)
+        );
     }
 }

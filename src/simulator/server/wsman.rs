@@ -3,7 +3,7 @@
 
 use super::cache::{Generation, Items};
 use crate::simulator::LoggedRequest;
-use crate::simulator::classes::{Namespace, QueryFault, has_namespace};
+use crate::simulator::classes::{Namespace, QueryFault, has_namespace, is_namespace_select};
 use crate::simulator::estate::SimHost;
 use crate::simulator::soap::ns;
 use crate::simulator::soap::request::{self, Body, Request};
@@ -186,7 +186,8 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
             return Err(Fault::AccessDenied);
         }
         Namespace::VirtualizationV1 | Namespace::VirtualizationV2
-            if ctx.host.faults.vmms_stopped || !ctx.host.vmms_running =>
+            if (ctx.host.faults.vmms_stopped || !ctx.host.vmms_running)
+                && !is_namespace_select(filter) =>
         {
             return Err(Fault::ProviderFailure);
         }
