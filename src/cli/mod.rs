@@ -7,6 +7,7 @@ pub mod collect;
 pub mod config;
 pub mod demo;
 pub mod progress;
+pub mod prune;
 pub mod report;
 pub mod simulate;
 
@@ -67,6 +68,7 @@ async fn run(command: Command) -> Exit {
         Command::Report(a) => report::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
         Command::Audit(a) => audit::run(a).await,
+        Command::Prune(a) => prune::run(a).await,
     }
 }
 
