@@ -31,10 +31,11 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-const TABLES: [&str; 10] = [
+const TABLES: [&str; 11] = [
     "runs",
     "hosts",
     "host_outcomes",
+    "outcome_spans",
     "host_facts",
     "vms",
     "vm_facts",
@@ -56,7 +57,8 @@ async fn counts(db: &Db) -> Vec<(&'static str, i64)> {
 }
 
 /// Four half-hourly runs on `day`:
-/// - hv01 (host 1) collected in every run, facts 1..4, in cluster C1 (1..4);
+/// - hv01 (host 1) collected in every run (one outcome span 1..4), facts
+///   1..4, in cluster C1 (1..4);
 /// - hv02 (host 2) only in runs 1–2, then removed from the configuration;
 /// - VM 1 on host 1 all along; VM 2 on host 1 changed after run 2 (rows
 ///   1..2 and 3..4); VM 3 on host 2 in runs 1–2 only.
@@ -67,9 +69,15 @@ async fn estate(day: &str) -> Db {
     }
     db.host(1, "AAAAAAAA-0000-0000-0000-000000000001", 1).await;
     db.host(2, "AAAAAAAA-0000-0000-0000-000000000002", 1).await;
-    for run in 1..=4 {
-        db.ok(run, "hv01", 1).await;
-    }
+    // hv01's outcome is one span over the four runs, as the writer keeps an
+    // unchanged outcome.
+    sqlx::query(
+        "INSERT INTO outcome_spans (first_run_id, last_run_id, address, host_id, status, \
+         finished_at) VALUES (1, 4, 'hv01', 1, 'ok', (SELECT started_at FROM runs WHERE id = 4))",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
     for run in 1..=2 {
         db.ok(run, "hv02", 2).await;
     }
@@ -155,7 +163,8 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
         text(&o)
     );
 
-    // Hand-counted: runs 1, 2; outcomes hv01×2 + hv02×2; host 2 (its facts
+    // Hand-counted: runs 1, 2; hv02's two outcome spans (hv01's one span
+    // stays, now 3..4, so the per-run view shows 2 rows); host 2 (its facts
     // 1..2, its address, VM 3 and VM 3's row) and VM 2's first row.
     let after: Vec<(&str, i64)> = counts(&db).await;
     assert_eq!(
@@ -164,6 +173,7 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
             ("runs", 2),
             ("hosts", 1),
             ("host_outcomes", 2),
+            ("outcome_spans", 1),
             ("host_facts", 1),
             ("vms", 2),
             ("vm_facts", 2),
@@ -180,6 +190,12 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
             .await
             .unwrap();
     assert_eq!(firsts, vec![(3, 4)]);
+    let spans: Vec<(String, i64, i64)> =
+        sqlx::query_as("SELECT address, first_run_id, last_run_id FROM outcome_spans")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(spans, vec![("hv01".to_string(), 3, 4)]);
     let vms: Vec<(i64, i64, i64)> =
         sqlx::query_as("SELECT vm_id, first_run_id, last_run_id FROM vm_facts ORDER BY vm_id")
             .fetch_all(&db.pool)
@@ -255,7 +271,7 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
     assert!(
         trail.contains(&format!(
             ",3,prune,before {from},\"runs deleted 2 (1..2); rows deleted addresses 1, host_facts 1, \
-             host_outcomes 4, hosts 1, runs 2, vm_facts 2, vms 1; hvinv "
+             hosts 1, outcome_spans 2, runs 2, vm_facts 2, vms 1; hvinv "
         )),
         "{trail}"
     );
@@ -293,6 +309,6 @@ async fn a_second_prune_before_the_same_cut_deletes_nothing_more_and_is_recorded
         text(&o)
     );
     let after = counts(&db).await;
-    assert_eq!(&after[..9], &before[..9]);
-    assert_eq!(after[9], ("prunes", 2));
+    assert_eq!(&after[..10], &before[..10]);
+    assert_eq!(after[10], ("prunes", 2));
 }

@@ -101,8 +101,12 @@ impl Store {
                 "UPDATE cluster_facts SET first_run_id = $1 WHERE first_run_id < $1"
             );
             exec!(
-                Some("host_outcomes"),
-                "DELETE FROM host_outcomes WHERE run_id < $1"
+                Some("outcome_spans"),
+                "DELETE FROM outcome_spans WHERE last_run_id < $1"
+            );
+            exec!(
+                None::<&str>,
+                "UPDATE outcome_spans SET first_run_id = $1 WHERE first_run_id < $1"
             );
             exec!(
                 Some("vms"),
@@ -129,14 +133,14 @@ impl Store {
                 "DELETE FROM addresses WHERE host_id IN (SELECT id FROM hosts WHERE hosts.first_run_id < $1
                  AND NOT EXISTS (SELECT 1 FROM host_facts f WHERE f.host_id = hosts.id)
                  AND NOT EXISTS (SELECT 1 FROM vm_facts f WHERE f.host_id = hosts.id)
-                 AND NOT EXISTS (SELECT 1 FROM host_outcomes o WHERE o.host_id = hosts.id))"
+                 AND NOT EXISTS (SELECT 1 FROM outcome_spans o WHERE o.host_id = hosts.id))"
             );
             exec!(
                 Some("hosts"),
                 "DELETE FROM hosts WHERE hosts.first_run_id < $1
                  AND NOT EXISTS (SELECT 1 FROM host_facts f WHERE f.host_id = hosts.id)
                  AND NOT EXISTS (SELECT 1 FROM vm_facts f WHERE f.host_id = hosts.id)
-                 AND NOT EXISTS (SELECT 1 FROM host_outcomes o WHERE o.host_id = hosts.id)"
+                 AND NOT EXISTS (SELECT 1 FROM outcome_spans o WHERE o.host_id = hosts.id)"
             );
             exec!(
                 None::<&str>,

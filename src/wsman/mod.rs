@@ -19,10 +19,10 @@
 pub mod cim;
 mod enumerate;
 mod enumeration;
-mod envelope;
+pub mod envelope;
 mod error;
 mod escape;
-mod fault;
+pub mod fault;
 mod header;
 mod identify;
 mod instance;
@@ -35,7 +35,8 @@ mod request;
 mod xml;
 
 pub use cim::EnumerationPage;
-pub use error::{WsmanError, WsmanFault};
+pub use error::{CimError, WsmanError, WsmanFault};
+pub use fault::FaultClass;
 pub use instance::{Instance, Reference, Value};
 pub use namespaces::wql_resource_uri;
 pub use parse_error::{MAX_DEPTH, MAX_INSTANCES, MAX_PROPERTIES, ParseError};
@@ -144,7 +145,7 @@ impl Client {
     /// WS-Man Identify (unauthenticated on Windows; we send it authenticated).
     pub async fn identify(&mut self) -> Result<IdentifyInfo, WsmanError> {
         match self.exchange(identify::build()).await?.body {
-            cim::ReplyBody::Identify(info) => Ok(info),
+            envelope::ReplyBody::Identify(info) => Ok(info),
             other => Err(ParseError::UnexpectedBody {
                 expected: "IdentifyResponse",
                 got: other.name(),
@@ -200,7 +201,7 @@ impl Exchange for Client {
         }
     }
 
-    async fn exchange(&mut self, req: Request) -> Result<cim::ReplyEnvelope, WsmanError> {
+    async fn exchange(&mut self, req: Request) -> Result<envelope::ReplyEnvelope, WsmanError> {
         self.requests += 1;
         tracing::debug!(action = ?req.action, bytes = req.xml.len(), "WS-Man request");
         let deadline = self.send_deadline();
