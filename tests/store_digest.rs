@@ -55,7 +55,7 @@ fn snapshot() -> HostSnapshot {
         ],
         vm_owners: vec![
             VmOwner {
-                vm_guid: Some(vm_guid(7, 1)),
+                vm_guid: Some(vm_guid(7, 1).into()),
                 resource: Some("Virtual Machine vm-7-1".into()),
                 owner_node: Some("HV0007".into()),
                 state: "online".into(),
@@ -113,6 +113,23 @@ async fn fact_digests_of_a_fixed_snapshot_are_the_ones_stored_before() {
                 "3272d2b1279a75dc754d111ed1fd8570f0e800cae9e72e896b41a41744630739".to_string()
             )
         ]
+    );
+    // The host row travels as JSON into its columns: each keeps its type.
+    let typed: (String, String, String, String, String) = sqlx::query_as(
+        "SELECT typeof(sockets), typeof(cores), typeof(memory_mb), typeof(processors), processors
+         FROM host_facts",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (&typed.0[..], &typed.1[..], &typed.2[..], &typed.3[..]),
+        ("integer", "integer", "null", "text")
+    );
+    assert!(
+        typed.4.starts_with(r#"[{"socket":"CPU0","name":"Intel"#),
+        "{}",
+        typed.4
     );
     assert_eq!(
         cluster.0,
