@@ -1,6 +1,7 @@
 //! Layer 6: argument parsing, configuration, progress, exit codes.
 
 pub mod args;
+pub mod audit;
 pub mod check;
 pub mod collect;
 pub mod config;
@@ -65,6 +66,7 @@ async fn run(command: Command) -> Exit {
         Command::Check(a) => check::run(a).await,
         Command::Report(a) => report::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
+        Command::Audit(a) => audit::run(a).await,
     }
 }
 

@@ -44,7 +44,7 @@ fn emit(r: &impl Report, out: &OutputArgs) -> Result<(), ReportError> {
 
 /// `--from`/`--to`: RFC 3339 with an offset, or a UTC date. A date as `--to`
 /// means the end of that day, so `--from D --to D` covers day D.
-fn parse_time(
+pub(crate) fn parse_time(
     text: Option<&str>,
     flag: &str,
     end_of_day: bool,
@@ -70,7 +70,7 @@ fn parse_time(
     )))
 }
 
-fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
+pub(crate) fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
     let mut out = Vec::new();
     for s in states {
         let s = s.trim().to_ascii_lowercase();

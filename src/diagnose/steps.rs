@@ -126,7 +126,7 @@ pub(super) async fn authenticate(
 
 /// Which step an Identify failure belongs to, and its remedy.
 fn identify_failure(e: &WsmanError, cfg: &TransportConfig) -> (&'static str, String) {
-    let host = &cfg.target.host;
+    let host = cfg.target.host();
     match e {
         WsmanError::Transport(TransportError::Tls(f)) => (TRANSPORT_SECURITY, tls_remedy(f, host)),
         _ => match e.kind() {

@@ -7,6 +7,7 @@
 //! (sealed over HTTP), so the first reply costs two exchanges and every
 //! later one costs one.
 
+mod address;
 pub mod channel_binding;
 mod config;
 mod dial;
@@ -24,6 +25,7 @@ pub mod thumbprint;
 pub mod tls;
 pub mod www_authenticate;
 
+pub use address::{Address, BadAddress};
 pub use config::{Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig};
 pub use error::{TlsFailure, TransportError};
 
@@ -156,7 +158,7 @@ impl Connection {
             match outcome {
                 Ok(reply) => return Ok(reply),
                 Err(Failure::Dropped(why)) if !replayed => {
-                    tracing::debug!(host = %self.cfg.target.host, "connection dropped ({why}); reconnecting");
+                    tracing::debug!(host = %self.cfg.target.host(), "connection dropped ({why}); reconnecting");
                     self.discard();
                     replayed = true;
                 }
@@ -223,7 +225,7 @@ impl Connection {
         if self.cfg.target.scheme == Scheme::Https {
             if self.cfg.tls.insecure_skip_verify && self.connects == 0 {
                 tracing::warn!(
-                    host = %self.cfg.target.host,
+                    host = %self.cfg.target.host(),
                     "insecure_skip_verify is set: the host's TLS certificate is NOT verified; anyone \
                      on the network path can impersonate the host"
                 );
@@ -461,7 +463,7 @@ fn build_request(
     auth_token: Option<&[u8]>,
 ) -> Result<hyper::Request<Full<Bytes>>, TransportError> {
     let mut b = hyper::Request::post("/wsman")
-        .header(hyper::header::HOST, t.host_port())
+        .header(hyper::header::HOST, t.address.to_string())
         .header(hyper::header::USER_AGENT, USER_AGENT)
         .header(hyper::header::CONTENT_LENGTH, body.len());
     if let Some(ct) = content_type {
@@ -476,7 +478,7 @@ fn build_request(
     b.body(Full::new(body)).map_err(|e| {
         TransportError::Config(format!(
             "cannot build the HTTP request (host {:?}): {e}",
-            t.host
+            t.host()
         ))
     })
 }
