@@ -2,7 +2,8 @@
 //! (errors name the offending key), secrets resolved once per source.
 
 use crate::transport::{
-    Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
+    AuthMechanism, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts, TlsOptions,
+    TransportConfig,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -49,6 +50,12 @@ struct RawSettings {
     concurrency: Option<usize>,
     /// Socket address to dial instead of resolving `address` (tests, split DNS).
     connect_to: Option<String>,
+    /// Kerberos realm of the account (default: the domain of user@domain).
+    realm: Option<String>,
+    /// `host[:port]` of a KDC (default: krb5.conf).
+    kdc: Option<String>,
+    /// Service class of the host principal (default WSMAN).
+    spn_service: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +74,12 @@ struct RawHost {
     insecure_skip_verify: Option<bool>,
     timeout_secs: Option<u64>,
     connect_to: Option<String>,
+    /// Kerberos realm of the account (default: the domain of user@domain).
+    realm: Option<String>,
+    /// `host[:port]` of a KDC (default: krb5.conf).
+    kdc: Option<String>,
+    /// Service class of the host principal (default WSMAN).
+    spn_service: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,15 +184,19 @@ impl Config {
             if port == 0 {
                 return Err(invalid(key("port"), "must be between 1 and 65535".into()));
             }
-            match s.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("negotiate") | Some("ntlm") => {}
+            let auth = match s.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("negotiate") => AuthMechanism::Negotiate,
+                Some("kerberos") => AuthMechanism::Kerberos,
+                Some("ntlm") => AuthMechanism::Ntlm,
                 Some(other) => {
                     return Err(invalid(
                         key("auth"),
-                        format!("`{other}` is not supported; use \"negotiate\" (NTLM)"),
+                        format!(
+                            "`{other}` is not supported; use \"negotiate\", \"kerberos\" or \"ntlm\""
+                        ),
                     ));
                 }
-            }
+            };
             let username = s
                 .username
                 .clone()
@@ -278,6 +295,12 @@ impl Config {
                     connect: timeout.min(Duration::from_secs(10)),
                     request: timeout.min(Duration::from_secs(60)),
                 },
+                auth,
+                kerberos: KerberosOptions {
+                    realm: s.realm.clone(),
+                    kdc: s.kdc.clone(),
+                    spn_service: s.spn_service.clone(),
+                },
             };
             hosts.push(HostConfig {
                 address,
@@ -319,6 +342,9 @@ fn merge(d: &RawSettings, h: RawHost) -> RawSettings {
         timeout_secs: h.timeout_secs.or(d.timeout_secs),
         concurrency: d.concurrency,
         connect_to: h.connect_to,
+        realm: h.realm.or_else(|| d.realm.clone()),
+        kdc: h.kdc.or_else(|| d.kdc.clone()),
+        spn_service: h.spn_service.or_else(|| d.spn_service.clone()),
     }
 }
 
