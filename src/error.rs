@@ -8,8 +8,10 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// TCP connect failed, DNS failed, connection refused or reset.
+    /// TCP connect failed: connection refused, reset, no route.
     Unreachable,
+    /// The host's name does not resolve (DNS, hosts file); nothing was sent.
+    NameNotResolved,
     /// Connect, request or whole-host deadline expired; WS-Man TimedOut.
     Timeout,
     /// Authentication refused (wrong password, unsupported scheme, bad token).
@@ -27,8 +29,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 8] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Unreachable,
+        ErrorKind::NameNotResolved,
         ErrorKind::Timeout,
         ErrorKind::Auth,
         ErrorKind::Tls,
@@ -41,6 +44,7 @@ impl ErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Unreachable => "unreachable",
+            ErrorKind::NameNotResolved => "name_not_resolved",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Auth => "auth",
             ErrorKind::Tls => "tls",

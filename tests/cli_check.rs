@@ -1,8 +1,8 @@
 //! `hvinv check` walks every failure the simulator can inject and names the
 //! failing step with the remedy an administrator types.
 
-use hvinv::cli::check::{HostCheck, StepStatus, check_host};
 use hvinv::cli::demo::config_for;
+use hvinv::diagnose::{HostCheck, StepStatus, check_host};
 use hvinv::simulator::{Estate, HyperVNamespace, SimConfig, Simulator, TlsCertMode};
 use hvinv::wsman::ClientOptions;
 use std::net::Ipv4Addr;
@@ -61,7 +61,7 @@ async fn check_names_the_failing_step_and_its_remedy_for_every_injected_fault() 
         let mut h = cfgs.hosts[i].clone();
         h.timeout = Duration::from_secs(10);
         let opts = opts.clone();
-        async move { check_host(&h, &opts).await }
+        async move { check_host(&h.address, &h.transport, &opts).await }
     };
 
     let c = check(&http, good).await;
@@ -116,5 +116,36 @@ async fn check_names_the_failing_step_and_its_remedy_for_every_injected_fault() 
         assert!(remedy.contains(needle), "{needle} not in {remedy}");
     }
 
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve_fails_the_tcp_step_with_the_dns_remedy() {
+    let estate = Estate::demo(32);
+    let mut cfg = SimConfig::new(estate);
+    cfg.base_address = Ipv4Addr::new(127, 0, 62, 1);
+    cfg.http_port = 0;
+    cfg.https_port = Some(0);
+    let sim = Simulator::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem()).unwrap();
+    let config = config_for(&sim, &ca, "unused.db", 0);
+    let mut transport = (*config.hosts[0].transport).clone();
+    // `.invalid` never resolves (RFC 6761).
+    transport.target.host = "hv01.hvinv-test.invalid".into();
+    transport.target.connect_to = None;
+    let c = check_host(
+        "hv01.hvinv-test.invalid",
+        &std::sync::Arc::new(transport),
+        &ClientOptions::default(),
+    )
+    .await;
+    let (st, remedy) = status(&c, "tcp");
+    assert_eq!(*st, StepStatus::Fail, "{c:#?}");
+    assert!(remedy.contains("DNS"), "{remedy}");
+    assert!(!remedy.contains("winrm quickconfig"), "{remedy}");
+    let detail = &c.steps[0].detail;
+    assert!(detail.contains("does not resolve"), "{detail}");
     sim.shutdown().await;
 }

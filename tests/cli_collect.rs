@@ -1,7 +1,7 @@
 //! End-to-end: `collect` over real TCP on loopback against the simulator.
 //! Expected values come from the simulated estate's definition.
 
-use hvinv::cli::collect::{self, RunOptions};
+use hvinv::cli::collect::{self, CollectOptions};
 use hvinv::cli::config::Config;
 use hvinv::cli::demo::config_for;
 use hvinv::error::ErrorKind;
@@ -11,8 +11,8 @@ use hvinv::wsman::{Action, ClientOptions};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
-fn opts() -> RunOptions {
-    RunOptions {
+fn opts() -> CollectOptions {
+    CollectOptions {
         progress: false,
         client: ClientOptions::default(),
     }
@@ -40,7 +40,9 @@ async fn demo_estate_is_collected_completely_over_sealed_http_and_https() {
     let sim = start(estate.clone(), Ipv4Addr::new(127, 0, 41, 1)).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&sim, dir.path(), 3);
-    let summary = collect::run(&cfg, &cfg.database_url, opts()).await.unwrap();
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
     assert_eq!(summary.status, "complete");
     assert_eq!(summary.hosts_total, estate.hosts.len());
     assert_eq!(summary.hosts_failed, 0, "{:?}", summary.failures);
@@ -91,7 +93,9 @@ async fn one_failing_host_never_touches_the_others_and_is_stored_with_its_kind()
     for h in &mut cfg.hosts {
         h.timeout = std::time::Duration::from_secs(10);
     }
-    let summary = collect::run(&cfg, &cfg.database_url, opts()).await.unwrap();
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
     assert_eq!(summary.hosts_failed, 2, "{:?}", summary.failures);
     assert_eq!(summary.hosts_ok, estate.hosts.len() - 2);
     let kinds: Vec<ErrorKind> = summary.failures.iter().map(|f| f.kind).collect();
@@ -102,7 +106,7 @@ async fn one_failing_host_never_touches_the_others_and_is_stored_with_its_kind()
         "{:?}",
         summary.warnings
     );
-    assert_eq!(summary.exit(), hvinv::cli::Exit::Partial);
+    assert_eq!(collect::summary_exit(&summary), hvinv::cli::Exit::Partial);
     sim.shutdown().await;
 }
 
@@ -113,10 +117,10 @@ async fn a_second_collection_against_the_same_database_is_refused_with_exit_4() 
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&sim, dir.path(), 0);
     let _held = hvinv::store::Store::lock_for_collection(&cfg.database_url).unwrap();
-    let err = collect::run(&cfg, &cfg.database_url, opts())
+    let err = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
         .await
         .unwrap_err();
-    assert_eq!(err.exit(), hvinv::cli::Exit::Locked);
+    assert_eq!(collect::run_error_exit(&err), hvinv::cli::Exit::Locked);
     sim.shutdown().await;
 }
 
@@ -135,7 +139,9 @@ async fn an_uncollected_cluster_node_is_reported_as_incomplete_coverage() {
         .map(|(i, h)| (i, h.name.clone()))
         .expect("the demo estate has a clustered VM");
     cfg.hosts.remove(idx);
-    let summary = collect::run(&cfg, &cfg.database_url, opts()).await.unwrap();
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
     assert_eq!(summary.hosts_failed, 0, "{:?}", summary.failures);
     assert!(
         summary
@@ -145,6 +151,37 @@ async fn an_uncollected_cluster_node_is_reported_as_incomplete_coverage() {
         "{node} missing from {:?}",
         summary.incomplete_coverage
     );
-    assert_eq!(summary.exit(), hvinv::cli::Exit::Partial);
+    assert_eq!(collect::summary_exit(&summary), hvinv::cli::Exit::Partial);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_does_not_resolve_is_stored_as_name_not_resolved_not_unreachable() {
+    let estate = Estate::demo(11);
+    let sim = start(estate, Ipv4Addr::new(127, 0, 45, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&sim, dir.path(), 0);
+    cfg.hosts.truncate(2);
+    let mut transport = (*cfg.hosts[0].transport).clone();
+    // `.invalid` never resolves (RFC 6761).
+    transport.target.host = "hv01.hvinv-test.invalid".into();
+    transport.target.connect_to = None;
+    cfg.hosts[0].address = "hv01.hvinv-test.invalid".into();
+    cfg.hosts[0].transport = std::sync::Arc::new(transport);
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
+    assert_eq!(summary.hosts_failed, 1, "{:?}", summary.failures);
+    assert_eq!(summary.failures[0].kind, ErrorKind::NameNotResolved);
+    let store = hvinv::store::Store::open(&cfg.database_url, hvinv::store::OpenMode::ReadOnly)
+        .await
+        .unwrap();
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT error_kind FROM host_outcomes WHERE address = 'hv01.hvinv-test.invalid'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(stored.as_deref(), Some("name_not_resolved"));
     sim.shutdown().await;
 }

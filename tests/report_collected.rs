@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hvinv::cli::collect::{self, RunOptions};
+use hvinv::cli::collect::{self, CollectOptions};
 use hvinv::report::{self, PvuOptions};
 use hvinv::simulator::{Estate, SimConfig, SimHost, Simulator, VmState};
+use hvinv::store::{OpenMode, Store};
 use hvinv::wsman::ClientOptions;
 
 const SEED: u64 = 42;
@@ -93,16 +94,18 @@ async fn reports_over_two_collected_generations_match_the_estate() {
         if let Some(e) = estate {
             sim.set_estate(e);
         }
-        let opts = RunOptions {
+        let opts = CollectOptions {
             progress: false,
             client: ClientOptions::default(),
         };
-        let s = collect::run(&config, &db_url, opts).await.unwrap();
+        let s = collect::collect_configured_hosts(&config, &db_url, opts)
+            .await
+            .unwrap();
         assert_eq!(s.status, "complete");
     }
     sim.shutdown().await;
 
-    let pool = report::open_read_only(&db_url).await.unwrap();
+    let pool = Store::open(&db_url, OpenMode::ReadOnly).await.unwrap();
 
     // Topology of the latest run = generation 2.
     let topo = report::topology::build(&pool, None).await.unwrap();

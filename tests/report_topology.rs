@@ -4,6 +4,7 @@
 mod report_support;
 
 use hvinv::report::{self, Format};
+use hvinv::store::{OpenMode, Store};
 use report_support::*;
 
 async fn exec(db: &Db, sql: &'static str) {
@@ -192,12 +193,12 @@ async fn topology_of_a_missing_run_is_an_error() {
 #[tokio::test]
 async fn topology_reads_through_a_read_only_connection() {
     let db = small_estate().await;
-    let ro = report::open_read_only(db.path.to_str().unwrap())
+    let ro = Store::open(db.path.to_str().unwrap(), OpenMode::ReadOnly)
         .await
         .unwrap();
     let r = report::topology::build(&ro, None).await.unwrap();
     assert_eq!(r.run.id, 2);
-    let write = sqlx::query("DELETE FROM runs").execute(&ro).await;
+    let write = sqlx::query("DELETE FROM runs").execute(ro.pool()).await;
     assert!(
         write.is_err(),
         "a report connection must not be able to write"
@@ -238,7 +239,7 @@ async fn a_report_reads_while_a_collection_holds_a_write_transaction() {
     .execute(&mut *tx)
     .await
     .unwrap();
-    let ro = report::open_read_only(db.path.to_str().unwrap())
+    let ro = Store::open(db.path.to_str().unwrap(), OpenMode::ReadOnly)
         .await
         .unwrap();
     let r = tokio::time::timeout(

@@ -82,12 +82,12 @@ async fn unchanged_run_adds_no_fact_rows_and_extends_intervals() {
         .await
         .unwrap();
     assert!(spans.iter().all(|s| *s == (1, 3)), "{spans:?}");
-    let r = store.latest_complete_run().await.unwrap().unwrap();
+    let r = store.reader().latest_complete_run().await.unwrap().unwrap();
     assert_eq!(
         (r.id, r.hosts_total, r.hosts_ok, r.hosts_failed),
         (3, 2, 2, 0)
     );
-    assert_eq!(RunStatus::parse(&r.status), Some(RunStatus::Complete));
+    assert_eq!(r.status, RunStatus::Complete);
     integrity_clean(&store).await;
 }
 
@@ -183,7 +183,7 @@ async fn failed_host_records_kind_and_message_and_keeps_earlier_facts() {
         .await
         .unwrap();
     assert_eq!(spans, vec![(1, 1)]);
-    let r = store.run(r2).await.unwrap().unwrap();
+    let r = store.reader().run(r2).await.unwrap().unwrap();
     assert_eq!((r.hosts_ok, r.hosts_failed), (0, 1));
 
     // Back and unchanged: the interval spans the failed run.
@@ -301,11 +301,23 @@ async fn run_left_running_by_a_dead_writer_is_marked_interrupted() {
         store.close().await;
     }
     let (store, _lock) = Store::open_for_collection(db).await.unwrap();
-    let r = store.run(hvinv::store::RunId(1)).await.unwrap().unwrap();
-    assert_eq!(r.status, "interrupted");
+    let r = store
+        .reader()
+        .run(hvinv::store::RunId(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Interrupted);
     assert_eq!((r.hosts_total, r.hosts_ok), (3, 1));
     assert!(r.finished_at.is_some());
-    assert!(store.latest_complete_run().await.unwrap().is_none());
+    assert!(
+        store
+            .reader()
+            .latest_complete_run()
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -313,11 +325,14 @@ async fn mark_interrupted_closes_the_run() {
     let (_d, store) = temp_store().await;
     let r = store.begin_run(1).await.unwrap();
     store.mark_interrupted(r).await.unwrap();
-    let run = store.run(r).await.unwrap().unwrap();
-    assert_eq!(RunStatus::parse(&run.status), Some(RunStatus::Interrupted));
+    let run = store.reader().run(r).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Interrupted);
     // A later finish does not resurrect it.
     store.finish_run(r).await.unwrap();
-    assert_eq!(store.run(r).await.unwrap().unwrap().status, "interrupted");
+    assert_eq!(
+        store.reader().run(r).await.unwrap().unwrap().status,
+        RunStatus::Interrupted
+    );
 }
 
 #[tokio::test]
@@ -343,7 +358,10 @@ async fn read_only_store_reads_but_cannot_write() {
         store.close().await;
     }
     let ro = Store::open(db, OpenMode::ReadOnly).await.unwrap();
-    assert_eq!(ro.latest_complete_run().await.unwrap().unwrap().id, 1);
+    assert_eq!(
+        ro.reader().latest_complete_run().await.unwrap().unwrap().id,
+        1
+    );
     assert!(ro.begin_run(1).await.is_err());
 }
 
@@ -366,9 +384,10 @@ async fn runs_between_filters_on_start_time() {
         store.finish_run(r).await.unwrap();
     }
     let now = chrono::Utc::now();
-    let all = store.runs_between(None, None).await.unwrap();
+    let all = store.reader().runs_between(None, None).await.unwrap();
     assert_eq!(all.len(), 2);
     let since = store
+        .reader()
         .runs_between(
             Some(now - chrono::Duration::hours(1)),
             Some(now + chrono::Duration::hours(1)),
@@ -377,6 +396,7 @@ async fn runs_between_filters_on_start_time() {
         .unwrap();
     assert_eq!(since.len(), 2);
     let future = store
+        .reader()
         .runs_between(Some(now + chrono::Duration::hours(1)), None)
         .await
         .unwrap();
@@ -467,4 +487,58 @@ async fn read_only_open_of_a_foreign_sqlite_file_fails_with_exit_code_3() {
     let err = Store::open(db, OpenMode::ReadOnly).await.unwrap_err();
     assert_eq!(err.exit_code(), 3);
     assert!(err.to_string().contains("not an hvinv database"), "{err}");
+}
+
+#[tokio::test]
+async fn streamed_facts_come_by_first_run_and_match_the_loaded_rows() {
+    use futures_util::TryStreamExt;
+    let (_d, store) = temp_store().await;
+    let moving = vm(1, 0);
+    let r1 = store.begin_run(2).await.unwrap();
+    store.record_host(r1, "a", &ok(host(1, 2))).await.unwrap();
+    store.record_host(r1, "b", &ok(host(2, 1))).await.unwrap();
+    store.finish_run(r1).await.unwrap();
+    let mut a = host(1, 2);
+    a.vms.retain(|v| v.guid != moving.guid);
+    let mut b = host(2, 1);
+    b.vms.push(moving.clone());
+    let r2 = store.begin_run(2).await.unwrap();
+    store.record_host(r2, "a", &ok(a)).await.unwrap();
+    store.record_host(r2, "b", &ok(b)).await.unwrap();
+    store.finish_run(r2).await.unwrap();
+
+    let db = store.reader();
+    let streamed: Vec<_> = db.vm_facts_by_first_run(1, 2).try_collect().await.unwrap();
+    let firsts: Vec<i64> = streamed.iter().map(|f| f.first_run_id).collect();
+    assert_eq!(firsts, [1, 1, 1, 2], "{streamed:?}");
+    let mut loaded = db.vm_facts_overlapping(1, 2).await.unwrap();
+    loaded.sort_by_key(|f| f.id);
+    let mut by_id = streamed.clone();
+    by_id.sort_by_key(|f| f.id);
+    assert_eq!(by_id, loaded);
+    // Only run 2: the migrated VM's first row ended in run 1.
+    let run2: Vec<_> = db.vm_facts_by_first_run(2, 2).try_collect().await.unwrap();
+    assert_eq!(run2.len(), 3);
+    assert!(run2.iter().all(|f| f.covers(2)));
+
+    let hosts: Vec<_> = db
+        .host_facts_by_first_run(1, 2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(hosts, db.host_facts_overlapping(1, 2).await.unwrap());
+    let keys: Vec<_> = db.outcome_keys(1, 2).try_collect().await.unwrap();
+    let order: Vec<(i64, &str, bool)> = keys
+        .iter()
+        .map(|k| (k.run_id, k.address.as_str(), k.ok))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            (1, "a", true),
+            (1, "b", true),
+            (2, "a", true),
+            (2, "b", true)
+        ]
+    );
 }

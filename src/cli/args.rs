@@ -35,6 +35,9 @@ pub enum Command {
     Report(ReportCommand),
     /// Run the WinRM/Hyper-V simulator on its own (tests, benchmarks, demos).
     Simulate(SimulateArgs),
+    /// Signed evidence bundles for an auditor: make one, or check one.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 #[derive(Debug, Args)]
@@ -196,4 +199,57 @@ pub struct SimulateArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     pub duration_secs: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Write a signed, self-checking evidence bundle (zip) for a period.
+    Snapshot(AuditSnapshotArgs),
+    /// Check a bundle's checksums and signature; exit 0 only when both hold.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditSnapshotArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Start of the period (RFC 3339 or YYYY-MM-DD, UTC); default 90 days before --to.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period (RFC 3339 or YYYY-MM-DD, UTC); default the start of
+    /// the latest complete run, so the same data gives the same bundle.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The VMs that run the product: one VM GUID, BIOS GUID (either byte order) or name per line.
+    #[arg(long)]
+    pub vms: Option<PathBuf>,
+    /// PVU-per-core table (TOML); default: the table shipped in config/pvu-table.toml.
+    #[arg(long)]
+    pub pvu_table: Option<PathBuf>,
+    /// VM states that hold processors, comma-separated.
+    #[arg(long, default_value = "running,paused", value_delimiter = ',')]
+    pub counted_states: Vec<String>,
+    /// How old a failed host's last good snapshot may be and still be carried forward (hours).
+    #[arg(long, default_value_t = 24)]
+    pub max_staleness_hours: u64,
+    /// The signing key (PKCS#8 PEM, mode 0600), created on first use.
+    /// Default: `[audit] key_file` of --config, else next to the database (DB.audit-key.pem).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// A configuration whose `[audit] key_file` names the signing key.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Where to write the bundle.
+    #[arg(long, short)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// The bundle to check.
+    pub bundle: PathBuf,
+    /// Also require the signing key to have this fingerprint (SHA-256 hex of
+    /// its SubjectPublicKeyInfo DER, as `audit snapshot` prints it).
+    #[arg(long)]
+    pub fingerprint: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! The TOML configuration (`shared/spec/cli.md`): parsed, validated up front
 //! (errors name the offending key), secrets resolved once per source.
 
+use crate::collection::HostPlan;
 use crate::transport::{
     AuthMechanism, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts, TlsOptions,
     TransportConfig,
@@ -90,29 +91,60 @@ struct RawDatabase {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAudit {
+    /// The bundle signing key (`hvinv audit snapshot`).
+    key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawConfig {
     database: Option<RawDatabase>,
+    audit: Option<RawAudit>,
     defaults: Option<RawSettings>,
     #[serde(default)]
     host: Vec<RawHost>,
-}
-
-/// One host, ready to connect.
-#[derive(Debug, Clone)]
-pub struct HostConfig {
-    pub address: String,
-    pub transport: Arc<TransportConfig>,
-    /// The most this host may take, retries included.
-    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
     pub concurrency: usize,
-    pub hosts: Vec<HostConfig>,
+    pub hosts: Vec<HostPlan>,
     /// Things worth a warning (e.g. `insecure_skip_verify`), said once at start.
     pub warnings: Vec<String>,
+    /// `[audit] key_file`, relative to the config's folder.
+    pub audit_key_file: Option<PathBuf>,
+}
+
+/// What `hvinv audit` reads from a configuration: the database and the
+/// signing key only (no hosts, so no secrets are resolved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSettings {
+    pub database_url: String,
+    pub key_file: Option<PathBuf>,
+}
+
+impl AuditSettings {
+    pub fn load(path: &Path) -> Result<AuditSettings, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: shown.clone(),
+            reason: e.to_string(),
+        })?;
+        let raw: RawConfig = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+            path: shown,
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(AuditSettings {
+            database_url: raw
+                .database
+                .and_then(|d| d.url)
+                .unwrap_or_else(|| DEFAULT_DB_URL.to_string()),
+            key_file: raw.audit.and_then(|a| a.key_file).map(|k| base.join(k)),
+        })
+    }
 }
 
 impl Config {
@@ -145,6 +177,7 @@ impl Config {
             message,
         };
         let defaults = raw.defaults.unwrap_or_default();
+        let audit_key_file = raw.audit.and_then(|a| a.key_file).map(|k| base.join(k));
         let database_url = raw
             .database
             .and_then(|d| d.url)
@@ -302,7 +335,7 @@ impl Config {
                     spn_service: s.spn_service.clone(),
                 },
             };
-            hosts.push(HostConfig {
+            hosts.push(HostPlan {
                 address,
                 transport: Arc::new(transport),
                 timeout,
@@ -313,6 +346,7 @@ impl Config {
             concurrency,
             hosts,
             warnings,
+            audit_key_file,
         })
     }
 }

@@ -2,8 +2,9 @@
 //! Needs no Windows host and no configuration.
 
 use super::Exit;
-use super::collect::{self, RunOptions, RunSummary};
-use super::config::{Config, HostConfig};
+use super::collect::{self, CollectOptions};
+use super::config::Config;
+use crate::collection::{HostPlan, RunSummary};
 use crate::simulator::{self, Estate, SimConfig, Simulator};
 use crate::transport::{
     Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
@@ -50,7 +51,7 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
                 auth: Default::default(),
                 kerberos: Default::default(),
             };
-            HostConfig {
+            HostPlan {
                 address: host,
                 transport: Arc::new(transport),
                 timeout: Duration::from_secs(60),
@@ -62,6 +63,7 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
         concurrency: 64,
         hosts,
         warnings: Vec::new(),
+        audit_key_file: None,
     }
 }
 
@@ -107,11 +109,11 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
             current = current.advance();
             sim.set_estate(current.clone());
         }
-        let opts = RunOptions {
+        let opts = CollectOptions {
             progress: true,
             client: ClientOptions::default(),
         };
-        match collect::run(&config, &db_url, opts).await {
+        match collect::collect_configured_hosts(&config, &db_url, opts).await {
             Ok(summary) => {
                 println!("{}", summary.line());
                 last = Some(summary);
@@ -120,7 +122,7 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
                 eprintln!("hvinv demo: {e}");
                 sim.shutdown().await;
                 let _ = std::fs::remove_dir_all(&dir);
-                return e.exit();
+                return collect::run_error_exit(&e);
             }
         }
     }
@@ -148,7 +150,7 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
     if code != Exit::Ok {
         return code;
     }
-    summary.exit()
+    collect::summary_exit(&summary)
 }
 
 fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {

@@ -1,6 +1,7 @@
 //! Layer 6: argument parsing, configuration, progress, exit codes.
 
 pub mod args;
+pub mod audit;
 pub mod check;
 pub mod collect;
 pub mod config;
@@ -61,14 +62,15 @@ pub fn main() -> i32 {
 async fn run(command: Command) -> Exit {
     match command {
         Command::Demo(a) => demo::run(a).await,
-        Command::Collect(a) => run_collect(a).await,
-        Command::Check(a) => run_check(a).await,
+        Command::Collect(a) => collect::run(a).await,
+        Command::Check(a) => check::run(a).await,
         Command::Report(a) => report::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
+        Command::Audit(a) => audit::run(a).await,
     }
 }
 
-fn load_config(path: &std::path::Path) -> Option<config::Config> {
+pub(crate) fn load_config(path: &std::path::Path) -> Option<config::Config> {
     match config::Config::load(path) {
         Ok(c) => {
             for w in &c.warnings {
@@ -82,100 +84,6 @@ fn load_config(path: &std::path::Path) -> Option<config::Config> {
             None
         }
     }
-}
-
-async fn run_collect(args: args::CollectArgs) -> Exit {
-    let Some(cfg) = load_config(&args.config) else {
-        return Exit::Usage;
-    };
-    let db = args.db.clone().unwrap_or_else(|| cfg.database_url.clone());
-    let opts = collect::RunOptions {
-        progress: !args.no_progress && !args.json,
-        client: crate::wsman::ClientOptions::default(),
-    };
-    match collect::run(&cfg, &db, opts).await {
-        Ok(summary) => {
-            if args.json {
-                match serde_json::to_string_pretty(&summary) {
-                    Ok(j) => println!("{j}"),
-                    Err(e) => eprintln!("hvinv: {e}"),
-                }
-            } else {
-                println!("{}", summary.line());
-            }
-            for f in &summary.failures {
-                eprintln!("hvinv: {} failed ({}): {}", f.address, f.kind, f.message);
-            }
-            for w in &summary.warnings {
-                eprintln!("hvinv: warning: {w}");
-            }
-            for w in &summary.incomplete_coverage {
-                eprintln!("hvinv: incomplete coverage: {w}");
-            }
-            if summary.status == "interrupted" {
-                Exit::Interrupted
-            } else {
-                summary.exit()
-            }
-        }
-        Err(e) => {
-            eprintln!("hvinv: {e}");
-            e.exit()
-        }
-    }
-}
-
-async fn run_check(args: args::CheckArgs) -> Exit {
-    let Some(cfg) = load_config(&args.config) else {
-        return Exit::Usage;
-    };
-    let hosts: Vec<_> = cfg
-        .hosts
-        .iter()
-        .filter(|h| {
-            args.host
-                .as_ref()
-                .is_none_or(|a| a.eq_ignore_ascii_case(&h.address))
-        })
-        .collect();
-    if hosts.is_empty() {
-        eprintln!(
-            "hvinv: no host named {:?} in the configuration",
-            args.host.unwrap_or_default()
-        );
-        return Exit::Usage;
-    }
-    let opts = crate::wsman::ClientOptions::default();
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.min(16)));
-    let mut tasks = Vec::new();
-    for h in hosts {
-        let h = h.clone();
-        let opts = opts.clone();
-        let limit = limit.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            check::check_host(&h, &opts).await
-        }));
-    }
-    let mut results = Vec::new();
-    for t in tasks {
-        if let Ok(r) = t.await {
-            results.push(r);
-        }
-    }
-    let ok = results.iter().all(|r| r.ok);
-    if args.json {
-        match serde_json::to_string_pretty(&results) {
-            Ok(j) => println!("{j}"),
-            Err(e) => eprintln!("hvinv: {e}"),
-        }
-    } else {
-        let mut out = std::io::stdout().lock();
-        for r in &results {
-            let _ = check::print_text(r, &mut out);
-        }
-    }
-    if ok { Exit::Ok } else { Exit::Partial }
 }
 
 /// Logs go to stderr; `RUST_LOG` overrides `-v`. Nothing logged carries a secret:

@@ -3,6 +3,7 @@
 use super::Exit;
 use super::args::{FormatArg, OutputArgs, ReportCommand};
 use crate::report::{self, Format, Report, ReportError};
+use crate::store::{OpenMode, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::io::{IsTerminal, Write};
 
@@ -42,7 +43,7 @@ fn emit(r: &impl Report, out: &OutputArgs) -> Result<(), ReportError> {
 
 /// `--from`/`--to`: RFC 3339 with an offset, or a UTC date. A date as `--to`
 /// means the end of that day, so `--from D --to D` covers day D.
-fn parse_time(
+pub(crate) fn parse_time(
     text: Option<&str>,
     flag: &str,
     end_of_day: bool,
@@ -68,7 +69,7 @@ fn parse_time(
     )))
 }
 
-fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
+pub(crate) fn counted_states(states: &[String]) -> Result<Vec<String>, ReportError> {
     let mut out = Vec::new();
     for s in states {
         let s = s.trim().to_ascii_lowercase();
@@ -113,13 +114,13 @@ pub async fn run(cmd: ReportCommand) -> Exit {
 async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
     match cmd {
         ReportCommand::Topology(a) => {
-            let pool = report::open_read_only(&a.db.db).await?;
-            let r = report::topology::build(&pool, a.run).await?;
-            pool.close().await;
+            let db = Store::open(&a.db.db, OpenMode::ReadOnly).await?;
+            let r = report::topology::build(&db, a.run).await?;
+            db.close().await;
             emit(&r, &a.out)
         }
         ReportCommand::Pvu(a) => {
-            let pool = report::open_read_only(&a.db.db).await?;
+            let db = Store::open(&a.db.db, OpenMode::ReadOnly).await?;
             let opts = report::pvu::PvuOptions {
                 from: parse_time(a.from.as_deref(), "--from", false)?,
                 to: parse_time(a.to.as_deref(), "--to", true)?,
@@ -130,19 +131,19 @@ async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
                     i64::try_from(a.max_staleness_hours).unwrap_or(i64::MAX / 3_600_000),
                 ),
             };
-            let r = report::pvu::build(&pool, opts).await?;
-            pool.close().await;
+            let r = report::pvu::build(&db, opts).await?;
+            db.close().await;
             emit(&r, &a.out)
         }
         ReportCommand::History(a) => {
-            let pool = report::open_read_only(&a.db.db).await?;
+            let db = Store::open(&a.db.db, OpenMode::ReadOnly).await?;
             let opts = report::history::HistoryOptions {
                 vm: a.vm.clone(),
                 from: parse_time(a.from.as_deref(), "--from", false)?,
                 to: parse_time(a.to.as_deref(), "--to", true)?,
             };
-            let r = report::history::build(&pool, opts).await?;
-            pool.close().await;
+            let r = report::history::build(&db, opts).await?;
+            db.close().await;
             emit(&r, &a.out)
         }
     }
@@ -151,10 +152,10 @@ async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
 /// The demo's closing output: the topology table and the PVU summary.
 pub async fn print_demo_reports(db: &str) -> Exit {
     let result = async {
-        let pool = report::open_read_only(db).await?;
-        let topo = report::topology::build(&pool, None).await?;
-        let pvu = report::pvu::build(&pool, report::pvu::PvuOptions::default()).await?;
-        pool.close().await;
+        let store = Store::open(db, OpenMode::ReadOnly).await?;
+        let topo = report::topology::build(&store, None).await?;
+        let pvu = report::pvu::build(&store, report::pvu::PvuOptions::default()).await?;
+        store.close().await;
         let mut text = Vec::new();
         report::render(&topo, Format::Table, &mut text)?;
         let text = shorten_vm_section(&String::from_utf8_lossy(&text), db);

@@ -3,7 +3,7 @@
 use crate::inventory::classes::{MsclusterCluster, MsclusterNode, MsclusterResource};
 use crate::inventory::error::BadValue;
 use crate::inventory::model::*;
-use crate::inventory::snapshot::{ClusterResults, first};
+use crate::inventory::results::{ClusterResults, first};
 use std::collections::BTreeMap;
 
 pub(crate) fn build_cluster(c: &ClusterResults) -> Result<Option<ClusterSnapshot>, BadValue> {

@@ -6,9 +6,8 @@ use crate::inventory::error::CollectError;
 use crate::inventory::fault::{FaultClass, classify};
 use crate::inventory::model::HostSnapshot;
 use crate::inventory::queries::{self, Query};
-use crate::inventory::snapshot::{
-    ClusterResults, HyperVNamespace, HyperVResults, QueryResults, build_snapshot,
-};
+use crate::inventory::results::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults};
+use crate::inventory::snapshot::build_snapshot;
 use crate::wsman::{Client, Instance, WsmanError};
 use std::future::Future;
 

@@ -8,6 +8,7 @@ mod error;
 pub mod fault;
 pub mod model;
 pub mod queries;
+mod results;
 mod snapshot;
 mod vms;
 
@@ -18,5 +19,6 @@ pub use model::{
     VmSnapshot, VmState,
 };
 pub use queries::{QUERIES, Query};
-pub use snapshot::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults, build_snapshot};
+pub use results::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults};
+pub use snapshot::build_snapshot;
 pub use vms::instance_id_guid;

@@ -5,68 +5,9 @@ use crate::inventory::classes::*;
 use crate::inventory::cluster::build_cluster;
 use crate::inventory::error::{BadValue, CollectError};
 use crate::inventory::model::*;
-use crate::inventory::queries::{VIRT_V1, VIRT_V2};
+use crate::inventory::results::{QueryResults, first};
 use crate::inventory::vms::build_vms;
 use crate::wsman::Instance;
-
-/// Which Hyper-V namespace answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HyperVNamespace {
-    /// `root/virtualization/v2` (Windows Server 2012 and later).
-    V2,
-    /// `root/virtualization` (Windows Server 2008 / 2008 R2).
-    V1,
-}
-
-impl HyperVNamespace {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HyperVNamespace::V2 => VIRT_V2,
-            HyperVNamespace::V1 => VIRT_V1,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct HyperVResults {
-    pub namespace: HyperVNamespace,
-    pub systems: Vec<Instance>,
-    /// Realized (v2) / current (v1) `Msvm_VirtualSystemSettingData` only.
-    pub settings: Vec<Instance>,
-    /// Every `Msvm_ProcessorSettingData`, checkpoints included.
-    pub processor_settings: Vec<Instance>,
-    pub memory_settings: Vec<Instance>,
-}
-
-#[derive(Debug, Clone, Default)]
-pub enum ClusterResults {
-    /// `root/MSCluster` does not exist: not a cluster node.
-    #[default]
-    Standalone,
-    /// The namespace exists but could not be read (already in warnings).
-    Unavailable,
-    Present {
-        cluster: Vec<Instance>,
-        nodes: Vec<Instance>,
-        vm_resources: Vec<Instance>,
-    },
-}
-
-/// What the queries returned for one host, before interpretation.
-#[derive(Debug, Clone)]
-pub struct QueryResults {
-    pub computer_system: Vec<Instance>,
-    pub product: Vec<Instance>,
-    pub bios: Vec<Instance>,
-    pub processors: Vec<Instance>,
-    pub operating_system: Vec<Instance>,
-    /// `None` when the service query itself failed (already in warnings).
-    pub vmms: Option<Vec<Instance>>,
-    pub hyperv: HyperVResults,
-    pub cluster: ClusterResults,
-    /// Warnings raised while querying.
-    pub warnings: Vec<String>,
-}
 
 pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
     let mut warnings = r.warnings.clone();
@@ -145,13 +86,6 @@ pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
         cluster,
         warnings,
     })
-}
-
-pub(crate) fn first<T>(
-    rows: &[Instance],
-    f: fn(&Instance) -> Result<T, BadValue>,
-) -> Result<Option<T>, BadValue> {
-    rows.first().map(f).transpose()
 }
 
 /// The sum when at least one term is known (a socket without a figure

@@ -3,6 +3,7 @@
 use super::*;
 use crate::inventory::classes::testing::inst;
 use crate::inventory::instance_id_guid;
+use crate::inventory::results::{ClusterResults, HyperVNamespace, HyperVResults};
 use crate::wsman::Value;
 
 const VM_A: &str = "9F2C5B7A-1E0D-4C3B-9A8F-0123456789AB";

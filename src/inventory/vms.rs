@@ -7,7 +7,7 @@ use crate::inventory::classes::{
 };
 use crate::inventory::error::CollectError;
 use crate::inventory::model::*;
-use crate::inventory::snapshot::{HyperVNamespace, HyperVResults};
+use crate::inventory::results::{HyperVNamespace, HyperVResults};
 use std::collections::{HashMap, HashSet};
 
 const REALIZED: &str = "Microsoft:Hyper-V:System:Realized";

@@ -2,18 +2,14 @@
 //! cannot be read, a missing run or VM, or a bad input file of our own.
 
 use crate::error::{ErrorKind, HasKind};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReportError {
-    #[error("database: {0}")]
-    Database(#[from] sqlx::Error),
-    #[error("database value {table}.{column} is invalid: {reason}")]
-    BadData {
-        table: &'static str,
-        column: &'static str,
-        reason: String,
-    },
+    /// The database could not be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("the database holds no complete run")]
     NoRun,
     #[error("run {0} does not exist")]
@@ -46,19 +42,7 @@ pub enum ReportError {
 impl ReportError {
     /// The database could not be opened or read (the CLI's exit code 3).
     pub fn is_database(&self) -> bool {
-        matches!(self, ReportError::Database(_) | ReportError::BadData { .. })
-    }
-
-    pub(crate) fn bad(
-        table: &'static str,
-        column: &'static str,
-        reason: impl Into<String>,
-    ) -> Self {
-        ReportError::BadData {
-            table,
-            column,
-            reason: reason.into(),
-        }
+        matches!(self, ReportError::Store(_))
     }
 }
 

@@ -3,13 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::pvu::vm_filter::parse_guid;
+use super::{ReportError, time};
+use crate::store::read::{Reader, VmFacts, norm_guid};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
-
-use super::pvu::vm_filter::parse_guid;
-use super::topology::norm_guid;
-use super::{ReportError, load, time};
 
 pub const SCHEMA: &str = "hvinv.history/1";
 
@@ -85,11 +83,15 @@ pub struct Event {
     pub after: Option<String>,
 }
 
-pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryReport, ReportError> {
-    let runs = load::all_runs(pool).await?;
-    let period: Vec<&load::Run> = runs
+pub async fn build<'a>(
+    db: impl Into<Reader<'a>>,
+    opts: HistoryOptions,
+) -> Result<HistoryReport, ReportError> {
+    let db = db.into();
+    let runs = db.runs_between(None, None).await?;
+    let period: Vec<_> = runs
         .iter()
-        .filter(|r| r.status == "complete")
+        .filter(|r| r.is_complete())
         .filter(|r| opts.from.is_none_or(|f| r.started_at >= f))
         .filter(|r| opts.to.is_none_or(|t| r.started_at <= t))
         .collect();
@@ -107,8 +109,8 @@ pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryRep
     };
 
     // The whole history up to the period end: events need what came before.
-    let facts = load::vm_facts_overlapping(pool, 0, hi).await?;
-    let mut by_vm: BTreeMap<String, Vec<&load::VmFacts>> = BTreeMap::new();
+    let facts = db.vm_facts_overlapping(0, hi).await?;
+    let mut by_vm: BTreeMap<String, Vec<&VmFacts>> = BTreeMap::new();
     for f in &facts {
         by_vm.entry(norm_guid(&f.guid)).or_default().push(f);
     }
@@ -125,12 +127,15 @@ pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryRep
             return Err(ReportError::VmNotFound(want.clone()));
         }
     }
-    let labels = load::host_labels(pool).await?;
+    let labels = db.host_labels().await?;
     let label = |h: i64| -> String {
         match labels.get(&h) {
-            Some((Some(n), _)) => n.clone(),
-            Some((None, Some(a))) => a.clone(),
-            _ => format!("host #{h}"),
+            Some(l) => match (&l.name, &l.address) {
+                (Some(n), _) => n.clone(),
+                (None, Some(a)) => a.clone(),
+                (None, None) => format!("host #{h}"),
+            },
+            None => format!("host #{h}"),
         }
     };
 
@@ -139,24 +144,23 @@ pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryRep
         rows.sort_by_key(|r| (r.first_run_id, r.last_run_id));
         let mut events = Vec::new();
         let mut spans: Vec<(i64, i64, i64)> = Vec::new(); // host, from, to
-        let mut prev: Option<&load::VmFacts> = None;
+        let mut prev: Option<&VmFacts> = None;
         for cur in &rows {
             match prev {
                 None => {
                     // "Added" only when its host was seen before without it;
                     // a VM present at the first look was not added then.
-                    let seen_before =
-                        load::first_ok_run_between(pool, cur.host_id, None, 0, cur.first_run_id)
-                            .await?
-                            .is_some();
+                    let seen_before = db
+                        .first_ok_run_between(cur.host_id, None, 0, cur.first_run_id)
+                        .await?
+                        .is_some();
                     if seen_before {
                         events.push((cur.first_run_id, EventKind::Added, cur.host_id, None, None));
                     }
                 }
                 Some(p) => {
                     let gone = if cur.first_run_id > p.last_run_id + 1 {
-                        load::first_ok_run_between(
-                            pool,
+                        db.first_ok_run_between(
                             p.host_id,
                             Some(cur.host_id),
                             p.last_run_id,
@@ -211,8 +215,9 @@ pub async fn build(pool: &SqlitePool, opts: HistoryOptions) -> Result<HistoryRep
             prev = Some(cur);
         }
         if let Some(p) = prev
-            && let Some(x) =
-                load::first_ok_run_between(pool, p.host_id, None, p.last_run_id, hi + 1).await?
+            && let Some(x) = db
+                .first_ok_run_between(p.host_id, None, p.last_run_id, hi + 1)
+                .await?
         {
             events.push((x, EventKind::Removed, p.host_id, None, None));
         }

@@ -1,14 +1,13 @@
 //! Reports (layer 5): read-only views of the store. Each report is built by
-//! `<report>::build(pool, …)` into a typed struct, then printed by
-//! `render` in one of the formats (`format/`, one file per format).
+//! `<report>::build(reader, …)` from rows the store's read side
+//! (`store::read`) returns, into a typed struct, then printed by `render` in
+//! one of the formats (`format/`, one file per format).
 
 pub mod error;
 pub mod format;
 pub mod history;
-pub(crate) mod idhash;
-pub mod load;
+pub(crate) mod id_map;
 pub mod pvu;
-pub mod pvu_table;
 pub mod time;
 pub mod topology;
 
@@ -17,9 +16,8 @@ use std::path::Path;
 
 pub use error::ReportError;
 pub use history::{HistoryOptions, HistoryReport};
-pub use load::open_read_only;
+pub use pvu::rates::PvuTable;
 pub use pvu::{PvuOptions, PvuReport};
-pub use pvu_table::PvuTable;
 pub use topology::TopologyReport;
 
 /// Output formats. Not every report has every format (`history` has no CSV

@@ -1,28 +1,7 @@
-//! Times as the store keeps them (RFC 3339 text, UTC) and as reports print
-//! them (RFC 3339 with `Z`).
+//! Times as reports print them (RFC 3339 with `Z`); the store parses what
+//! it keeps (`store::time`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
-
-use super::ReportError;
-
-/// Parses a stored time; a bad one names its column instead of panicking.
-pub fn parse(
-    text: &str,
-    table: &'static str,
-    column: &'static str,
-) -> Result<DateTime<Utc>, ReportError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| ReportError::bad(table, column, format!("{text:?}: {e}")))
-}
-
-pub fn parse_opt(
-    text: Option<&str>,
-    table: &'static str,
-    column: &'static str,
-) -> Result<Option<DateTime<Utc>>, ReportError> {
-    text.map(|t| parse(t, table, column)).transpose()
-}
 
 /// RFC 3339 in UTC with `Z`; fractions only when the time has them.
 pub fn format(t: &DateTime<Utc>) -> String {
@@ -59,14 +38,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_accepts_offset_and_prints_z() {
-        let t = parse("2026-11-23T03:00:00+01:00", "runs", "started_at").unwrap();
+    fn format_prints_utc_with_z_and_fractions_only_when_present() {
+        let t = DateTime::parse_from_rfc3339("2026-11-23T03:00:00+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
         assert_eq!(format(&t), "2026-11-23T02:00:00Z");
-    }
-
-    #[test]
-    fn parse_rejects_garbage_with_column_name() {
-        let e = parse("yesterday", "runs", "started_at").unwrap_err();
-        assert!(e.to_string().contains("runs.started_at"), "{e}");
+        let t = t + chrono::Duration::milliseconds(250);
+        assert_eq!(format(&t), "2026-11-23T02:00:00.250Z");
     }
 }

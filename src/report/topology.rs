@@ -1,11 +1,11 @@
 //! The topology of one run, shaped exactly as `hvinv.topology/1`
 //! (`shared/spec/export.md`): field names and order, nulls, sorting.
 
+use super::{ReportError, time};
+use crate::store::RunId;
+use crate::store::read::{ClusterFacts, HostFacts, Outcome, Reader, Run, VmFacts, norm_guid};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
-
-use super::{ReportError, load, time};
 
 pub const SCHEMA: &str = "hvinv.topology/1";
 
@@ -82,28 +82,23 @@ pub struct Cluster {
     pub nodes: Vec<String>,
 }
 
-/// GUIDs upper-case without braces, whatever the stored spelling.
-pub(crate) fn norm_guid(s: &str) -> String {
-    s.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_uppercase()
-}
-
 /// The topology of `run`, or of the latest complete run.
-pub async fn build(pool: &SqlitePool, run: Option<i64>) -> Result<TopologyReport, ReportError> {
+pub async fn build<'a>(
+    db: impl Into<Reader<'a>>,
+    run: Option<i64>,
+) -> Result<TopologyReport, ReportError> {
+    let db = db.into();
     let run = match run {
-        Some(id) => load::run_by_id(pool, id)
+        Some(id) => db
+            .run(RunId(id))
             .await?
             .ok_or(ReportError::RunNotFound(id))?,
-        None => load::latest_complete_run(pool)
-            .await?
-            .ok_or(ReportError::NoRun)?,
+        None => db.latest_complete_run().await?.ok_or(ReportError::NoRun)?,
     };
-    let outcomes = load::outcomes_for_run(pool, run.id).await?;
-    let host_facts = load::host_facts_overlapping(pool, run.id, run.id).await?;
-    let vm_facts = load::vm_facts_overlapping(pool, run.id, run.id).await?;
-    let cluster_facts = load::cluster_facts_overlapping(pool, run.id, run.id).await?;
+    let outcomes = db.outcomes_for_run(run.id).await?;
+    let host_facts = db.host_facts_overlapping(run.id, run.id).await?;
+    let vm_facts = db.vm_facts_overlapping(run.id, run.id).await?;
+    let cluster_facts = db.cluster_facts_overlapping(run.id, run.id).await?;
     Ok(assemble(
         &run,
         outcomes,
@@ -115,11 +110,11 @@ pub async fn build(pool: &SqlitePool, run: Option<i64>) -> Result<TopologyReport
 
 /// Pure assembly from rows already restricted to the run.
 fn assemble(
-    run: &load::Run,
-    outcomes: Vec<load::Outcome>,
-    host_facts: &[load::HostFacts],
-    vm_facts: &[load::VmFacts],
-    cluster_facts: &[load::ClusterFacts],
+    run: &Run,
+    outcomes: Vec<Outcome>,
+    host_facts: &[HostFacts],
+    vm_facts: &[VmFacts],
+    cluster_facts: &[ClusterFacts],
 ) -> TopologyReport {
     let mut hosts: Vec<Host> = outcomes
         .into_iter()
@@ -154,12 +149,7 @@ fn assemble(
     }
 }
 
-fn host_of(
-    run_id: i64,
-    o: load::Outcome,
-    host_facts: &[load::HostFacts],
-    vm_facts: &[load::VmFacts],
-) -> Host {
+fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFacts]) -> Host {
     let mut host = Host {
         address: o.address,
         status: if o.ok { "ok" } else { "failed" },

@@ -4,8 +4,7 @@ use crate::inventory::ClusterSnapshot;
 use crate::store::RunId;
 use crate::store::error::StoreError;
 use crate::store::facts::ClusterFacts;
-use crate::store::hosts::{Facts, extend};
-use crate::store::record::Tx;
+use crate::store::interval::{FactTable, Tx, extend};
 
 /// Every node reports its cluster; the first node written in a run speaks
 /// for it (nodes' views of the same moment differ only by timing).
@@ -33,7 +32,7 @@ pub(crate) async fn write_cluster_facts(
     .await?;
     match latest {
         Some((_, _, last)) if last == run.0 => Ok(()),
-        Some((id, d, _)) if d == digest => extend(tx, Facts::Cluster, id, run).await,
+        Some((id, d, _)) if d == digest => extend(tx, FactTable::Cluster, id, run).await,
         _ => {
             sqlx::query(
                 "INSERT INTO cluster_facts (cluster_id, first_run_id, last_run_id, fqdn, nodes, vm_owners, digest)

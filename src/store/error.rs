@@ -38,11 +38,29 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("database value {table}.{column} is invalid: {reason}")]
+    BadData {
+        table: &'static str,
+        column: &'static str,
+        reason: String,
+    },
     #[error("host snapshot has no identity (no UUID, serial or name)")]
     NoIdentity,
 }
 
 impl StoreError {
+    pub(crate) fn bad(
+        table: &'static str,
+        column: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
+        StoreError::BadData {
+            table,
+            column,
+            reason: reason.into(),
+        }
+    }
+
     /// The CLI's exit code: 4 when another run holds the database, else 3.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -1,11 +1,12 @@
 //! Host identity and host facts, inside a `record_host` transaction.
 
 use crate::inventory::HostSnapshot;
+use crate::store::HostId;
 use crate::store::RunId;
 use crate::store::clusters::write_cluster_facts;
 use crate::store::error::StoreError;
 use crate::store::facts::HostFacts;
-use crate::store::record::{HostId, Tx};
+use crate::store::interval::{FactTable, Tx, extend};
 use crate::store::vms::write_vm_facts;
 
 /// Finds or creates the host and writes its facts once per run.
@@ -72,7 +73,7 @@ async fn write_host_facts(
             && d == digest
             && last == prev
         {
-            return extend(tx, Facts::Host, id, run).await;
+            return extend(tx, FactTable::Host, id, run).await;
         }
     }
     sqlx::query(
@@ -102,29 +103,5 @@ async fn write_host_facts(
     .bind(digest)
     .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-#[derive(Clone, Copy)]
-pub(crate) enum Facts {
-    Host,
-    Cluster,
-}
-
-pub(crate) async fn extend(
-    tx: &mut Tx,
-    table: Facts,
-    id: i64,
-    run: RunId,
-) -> Result<(), StoreError> {
-    let sql = match table {
-        Facts::Host => "UPDATE host_facts SET last_run_id = $1 WHERE id = $2",
-        Facts::Cluster => "UPDATE cluster_facts SET last_run_id = $1 WHERE id = $2",
-    };
-    sqlx::query(sql)
-        .bind(run.0)
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }

@@ -2,22 +2,32 @@
 //! are intervals of runs (see `migrations/`), so an unchanged estate adds
 //! only a `runs` row and one `host_outcomes` row per host.
 //!
-//! Writers hold a `CollectionLock`; reports open the file read-only.
+//! Writers hold a `CollectionLock` and open the file read-write
+//! (`Store::open_for_collection`); reports open it read-only
+//! (`Store::open(…, OpenMode::ReadOnly)`) and read through `Store::reader`
+//! (see `read` for the read API).
 
 mod clusters;
 mod digest;
 mod error;
 mod facts;
 mod hosts;
+mod ids;
+mod interval;
 mod lock;
+pub mod read;
 mod record;
 mod runs;
+pub mod time;
 mod vms;
 
 pub use error::StoreError;
+pub use ids::{HostId, RunId};
 pub use lock::CollectionLock;
-pub use record::{HostId, HostOutcome};
-pub use runs::{Run, RunId, RunStatus};
+pub use read::Reader;
+pub use read::runs::{Run, RunStatus};
+pub use record::HostOutcome;
+pub use time::now_rfc3339;
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -114,7 +124,7 @@ impl Store {
         Ok((store, lock))
     }
 
-    /// For reports' own SQL.
+    /// For tests' own SQL.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -151,11 +161,6 @@ pub fn db_path(url_or_path: &str) -> Result<PathBuf, StoreError> {
     Ok(PathBuf::from(rest))
 }
 
-/// Now, as stored: RFC 3339, UTC, whole seconds, `Z`.
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,11 +182,5 @@ mod tests {
         assert!(db_path("postgres://x/y").is_err());
         assert!(db_path("sqlite::memory:").is_err());
         assert!(db_path("").is_err());
-    }
-
-    #[test]
-    fn timestamps_are_utc_with_z() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z') && t.len() == 20, "{t}");
     }
 }

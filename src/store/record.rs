@@ -5,12 +5,8 @@ use crate::inventory::HostSnapshot;
 use crate::store::error::StoreError;
 use crate::store::facts::int;
 use crate::store::hosts::write_facts;
-use crate::store::{RunId, Store, now_rfc3339};
-use sqlx::{Sqlite, Transaction};
+use crate::store::{HostId, RunId, Store, now_rfc3339};
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct HostId(pub i64);
 
 /// How collecting one configured address ended.
 // Not boxed: one value per host, moved once from collector to store.
@@ -29,8 +25,6 @@ pub enum HostOutcome {
         round_trips: u64,
     },
 }
-
-pub(crate) type Tx = Transaction<'static, Sqlite>;
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)

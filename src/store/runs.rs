@@ -1,54 +1,8 @@
-//! The `runs` table: one row per collection run.
+//! Writing the `runs` table: one row per collection run (read in
+//! `read::runs`).
 
 use crate::store::error::StoreError;
-use crate::store::{Store, now_rfc3339};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RunId(pub i64);
-
-impl std::fmt::Display for RunId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    Running,
-    Complete,
-    Interrupted,
-}
-
-impl RunStatus {
-    pub fn parse(s: &str) -> Option<RunStatus> {
-        match s {
-            "running" => Some(RunStatus::Running),
-            "complete" => Some(RunStatus::Complete),
-            "interrupted" => Some(RunStatus::Interrupted),
-            _ => None,
-        }
-    }
-}
-
-/// A `runs` row.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct Run {
-    pub id: i64,
-    pub started_at: String,
-    pub finished_at: Option<String>,
-    /// `running`, `complete` or `interrupted`; see `RunStatus::parse`.
-    pub status: String,
-    pub hvinv_version: String,
-    pub hosts_total: i64,
-    pub hosts_ok: i64,
-    pub hosts_failed: i64,
-}
-
-macro_rules! run_columns {
-    () => {
-        "id, started_at, finished_at, status, hvinv_version, hosts_total, hosts_ok, hosts_failed"
-    };
-}
+use crate::store::{RunId, Store, now_rfc3339};
 
 // Counts are derived from host_outcomes so a cut-short run still says how
 // far it got.
@@ -110,49 +64,5 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
-    }
-
-    pub async fn run(&self, run: RunId) -> Result<Option<Run>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs WHERE id = $1"
-        ))
-        .bind(run.0)
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// The newest run that finished normally.
-    pub async fn latest_complete_run(&self) -> Result<Option<Run>, StoreError> {
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs WHERE status = 'complete' ORDER BY id DESC LIMIT 1"
-        ))
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    /// Runs (any status) started within `[from, to]`, oldest first; bounds
-    /// are RFC 3339 UTC (`…Z`) and either may be open.
-    pub async fn runs_between(
-        &self,
-        from: Option<chrono::DateTime<chrono::Utc>>,
-        to: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Vec<Run>, StoreError> {
-        let fmt =
-            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        Ok(sqlx::query_as(concat!(
-            "SELECT ",
-            run_columns!(),
-            " FROM runs
-             WHERE ($1 IS NULL OR started_at >= $1) AND ($2 IS NULL OR started_at <= $2)
-             ORDER BY id"
-        ))
-        .bind(from.map(fmt))
-        .bind(to.map(fmt))
-        .fetch_all(&self.pool)
-        .await?)
     }
 }

@@ -4,7 +4,7 @@ use crate::inventory::HostSnapshot;
 use crate::store::RunId;
 use crate::store::error::StoreError;
 use crate::store::facts::VmFacts;
-use crate::store::record::Tx;
+use crate::store::interval::Tx;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -54,17 +54,31 @@ impl Target {
         }
     }
 
+    /// What is dialled, for messages: the `connect_to` address, else
+    /// `host:port` (IPv6 literals bracketed).
+    pub fn dial_text(&self) -> String {
+        match self.connect_to {
+            Some(sa) => sa.to_string(),
+            None => self.host_port(),
+        }
+    }
+
+    /// `host:port`, as the HTTP `Host` header carries it.
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// `http://host:5985/wsman`
     pub fn url(&self) -> String {
         let scheme = match self.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
         };
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("{scheme}://[{}]:{}/wsman", self.host, self.port)
-        } else {
-            format!("{scheme}://{}:{}/wsman", self.host, self.port)
-        }
+        format!("{scheme}://{}/wsman", self.host_port())
     }
 }
 

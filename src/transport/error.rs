@@ -47,6 +47,9 @@ impl fmt::Display for TlsFailure {
 pub enum TransportError {
     #[error("cannot connect to {addr}: {reason}")]
     Unreachable { addr: String, reason: String },
+    /// The host's name has no address here (DNS, hosts file).
+    #[error("the name {host} does not resolve: {reason}")]
+    NameNotResolved { host: String, reason: String },
     #[error("{what} timed out after {secs:.1} s")]
     Timeout { what: &'static str, secs: f64 },
     #[error("TLS: {0}")]
@@ -86,6 +89,7 @@ impl HasKind for TransportError {
     fn kind(&self) -> ErrorKind {
         match self {
             TransportError::Unreachable { .. } => ErrorKind::Unreachable,
+            TransportError::NameNotResolved { .. } => ErrorKind::NameNotResolved,
             TransportError::Timeout { .. } => ErrorKind::Timeout,
             TransportError::Tls(_) => ErrorKind::Tls,
             TransportError::Auth(_) => ErrorKind::Auth,
@@ -127,6 +131,13 @@ mod tests {
                     reason: "r".into(),
                 },
                 ErrorKind::Unreachable,
+            ),
+            (
+                TransportError::NameNotResolved {
+                    host: "h".into(),
+                    reason: "r".into(),
+                },
+                ErrorKind::NameNotResolved,
             ),
             (
                 TransportError::timeout("connect", std::time::Duration::from_secs(1)),

@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 /// Socket byte counters, shared with the IO wrapper.
@@ -89,25 +88,12 @@ impl HttpConn {
         counters: Arc<Counters>,
     ) -> Result<HttpConn, TransportError> {
         let target = &cfg.target;
-        let addr_text = match target.connect_to {
-            Some(sa) => sa.to_string(),
-            None => format!("{}:{}", target.host, target.port),
-        };
+        let addr_text = target.dial_text();
         let unreachable = |e: io::Error| TransportError::Unreachable {
             addr: addr_text.clone(),
             reason: e.to_string(),
         };
-        let tcp = match target.connect_to {
-            Some(sa) => TcpStream::connect(sa).await,
-            None => {
-                TcpStream::connect((
-                    target.host.trim_start_matches('[').trim_end_matches(']'),
-                    target.port,
-                ))
-                .await
-            }
-        }
-        .map_err(unreachable)?;
+        let (tcp, _) = super::dial::dial(target).await?;
         // Small request/response exchanges: don't wait for Nagle.
         let _ = tcp.set_nodelay(true);
         let tcp = Counted {

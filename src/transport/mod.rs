@@ -9,12 +9,14 @@
 
 pub mod channel_binding;
 mod config;
+mod dial;
 mod error;
 mod http;
 pub mod kerberos;
 #[cfg(test)]
 mod loopback_tests;
 pub mod negotiate;
+pub mod probe;
 pub mod sealing;
 pub mod spnego;
 #[cfg(test)]
@@ -219,11 +221,7 @@ impl Connection {
     }
 
     fn addr(&self) -> String {
-        let t = &self.cfg.target;
-        match t.connect_to {
-            Some(sa) => sa.to_string(),
-            None => format!("{}:{}", t.host, t.port),
-        }
+        self.cfg.target.dial_text()
     }
 
     fn discard(&mut self) {
@@ -601,31 +599,7 @@ impl Connection {
         content_type: Option<&'static str>,
         auth_token: Option<&[u8]>,
     ) -> Result<hyper::Request<Full<Bytes>>, TransportError> {
-        let t = &self.cfg.target;
-        let host = if t.host.contains(':') && !t.host.starts_with('[') {
-            format!("[{}]:{}", t.host, t.port)
-        } else {
-            format!("{}:{}", t.host, t.port)
-        };
-        let mut b = hyper::Request::post("/wsman")
-            .header(hyper::header::HOST, host)
-            .header(hyper::header::USER_AGENT, USER_AGENT)
-            .header(hyper::header::CONTENT_LENGTH, body.len());
-        if let Some(ct) = content_type {
-            b = b.header(hyper::header::CONTENT_TYPE, ct);
-        }
-        if let Some(token) = auth_token {
-            b = b.header(
-                hyper::header::AUTHORIZATION,
-                format!("Negotiate {}", B64.encode(token)),
-            );
-        }
-        b.body(Full::new(body)).map_err(|e| {
-            TransportError::Config(format!(
-                "cannot build the HTTP request (host {:?}): {e}",
-                t.host
-            ))
-        })
+        build_request(&self.cfg.target, body, content_type, auth_token)
     }
 
     async fn exchange(
@@ -641,6 +615,34 @@ impl Connection {
         self.stats.round_trips += 1;
         Ok(reply)
     }
+}
+
+/// A POST to `/wsman` with the headers every request carries.
+fn build_request(
+    t: &Target,
+    body: Bytes,
+    content_type: Option<&'static str>,
+    auth_token: Option<&[u8]>,
+) -> Result<hyper::Request<Full<Bytes>>, TransportError> {
+    let mut b = hyper::Request::post("/wsman")
+        .header(hyper::header::HOST, t.host_port())
+        .header(hyper::header::USER_AGENT, USER_AGENT)
+        .header(hyper::header::CONTENT_LENGTH, body.len());
+    if let Some(ct) = content_type {
+        b = b.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    if let Some(token) = auth_token {
+        b = b.header(
+            hyper::header::AUTHORIZATION,
+            format!("Negotiate {}", B64.encode(token)),
+        );
+    }
+    b.body(Full::new(body)).map_err(|e| {
+        TransportError::Config(format!(
+            "cannot build the HTTP request (host {:?}): {e}",
+            t.host
+        ))
+    })
 }
 
 fn account(c: &Credentials) -> String {

@@ -1,12 +1,14 @@
 //! `hvinv report pvu` (`shared/spec/pvu.md`): capacity and sub-capacity PVU
 //! per host and run, the period peak, daily maxima and the gaps.
 //!
-//! `arith` is the pure arithmetic, `snapshot` turns rows into per-run
-//! estates (carry-forward, gaps), `vm_filter` reads `--vms`; this file loads
-//! the rows and assembles the report.
+//! `arith` is the pure arithmetic, `rates` the PVU table (processor → PVU
+//! per core), `per_run` turns rows into per-run estates (carry-forward,
+//! gaps), `vm_filter` reads `--vms`; this file loads the rows and assembles
+//! the report.
 
 pub mod arith;
-pub mod snapshot;
+pub mod per_run;
+pub mod rates;
 pub mod vm_filter;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -14,14 +16,14 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
-use sqlx::SqlitePool;
 
 use self::arith::{HostFigures, RunFigures};
-use self::snapshot::{Assembler, Gap};
+use self::per_run::{Assembler, Gap};
+use self::rates::{PvuTable, Rate};
 use self::vm_filter::VmFilter;
-use super::idhash::IdMap;
-use super::pvu_table::{PvuTable, Rate};
-use super::{ReportError, load, time};
+use super::id_map::IdMap;
+use super::{ReportError, time};
+use crate::store::read::{HostFacts, OutcomeKey, Reader, Run, VmFacts};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
@@ -219,7 +221,7 @@ pub struct GapLine {
 #[derive(Clone, Copy)]
 struct HostRun<'a> {
     address: &'a str,
-    facts: &'a load::HostFacts,
+    facts: &'a HostFacts,
     snapshot_run: i64,
     carried_forward: bool,
     figures: HostFigures,
@@ -234,7 +236,11 @@ struct HostAgg<'a> {
     dropped: BTreeSet<&'a str>,
 }
 
-pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, ReportError> {
+pub async fn build<'a>(
+    db: impl Into<Reader<'a>>,
+    opts: PvuOptions,
+) -> Result<PvuReport, ReportError> {
+    let db = db.into();
     let table = match &opts.pvu_table {
         Some(p) => PvuTable::from_file(p)?,
         None => PvuTable::builtin()?,
@@ -276,12 +282,13 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
         )));
     }
 
-    let all_runs: BTreeMap<i64, load::Run> = load::complete_runs(pool)
+    let all_runs: BTreeMap<i64, Run> = db
+        .complete_runs_between(None, None)
         .await?
         .into_iter()
         .map(|r| (r.id, r))
         .collect();
-    let period: Vec<load::Run> = all_runs
+    let period: Vec<Run> = all_runs
         .values()
         .filter(|r| r.started_at >= from && r.started_at <= to)
         .cloned()
@@ -300,7 +307,8 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
         .map_or(first.id, |r| r.id.min(first.id));
     let hi = last.id;
 
-    let outcomes: Vec<load::OutcomeKey> = load::outcome_keys_between(pool, lo, hi)
+    let outcomes: Vec<OutcomeKey> = db
+        .outcome_keys_between(lo, hi)
         .await?
         .into_iter()
         .filter(|o| all_runs.contains_key(&o.run_id))
@@ -318,15 +326,15 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
     }
     let mut before_window: HashMap<String, i64> = HashMap::new();
     for a in failed_addresses.difference(&ok_addresses) {
-        if let Some((o, _)) = load::last_ok_before(pool, a, lo).await? {
+        if let Some(o) = db.last_ok_before(a, lo).await? {
             before_window.insert((*a).to_string(), o.run_id);
         }
     }
 
-    let host_facts = load::host_facts_overlapping(pool, lo, hi).await?;
-    let vm_facts = load::vm_facts_overlapping(pool, lo, hi).await?;
-    let cluster_facts = load::cluster_facts_overlapping(pool, lo, hi).await?;
-    let rows = snapshot::Rows {
+    let host_facts = db.host_facts_overlapping(lo, hi).await?;
+    let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
+    let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
+    let rows = per_run::Rows {
         runs: &all_runs,
         outcomes: &outcomes,
         host_facts: &host_facts,
@@ -339,7 +347,7 @@ pub async fn build(pool: &SqlitePool, opts: PvuOptions) -> Result<PvuReport, Rep
     Ok(report)
 }
 
-fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> bool {
+fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &VmFacts) -> bool {
     opts.counted_states.contains(&v.state)
         && filter.is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
 }
@@ -347,7 +355,7 @@ fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &load::VmFacts) -> b
 /// Prices every host of every run and assembles the report (no I/O).
 fn compute<'a>(
     asm: &Assembler<'a>,
-    period: &'a [load::Run],
+    period: &'a [Run],
     table: &PvuTable,
     filter: Option<&VmFilter>,
     opts: &PvuOptions,

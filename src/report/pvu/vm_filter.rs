@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::path::Path;
 
 use crate::report::ReportError;
-use crate::report::topology::norm_guid;
+use crate::store::read::norm_guid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {

@@ -6,9 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::report::idhash::{IdMap, IdSet};
-use crate::report::load::{ClusterFacts, HostFacts, OutcomeKey, Run, VmFacts};
-use crate::report::topology::norm_guid;
+use crate::report::id_map::{IdMap, IdSet};
+use crate::store::read::{ClusterFacts, HostFacts, OutcomeKey, Run, VmFacts, norm_guid};
 
 /// One physical host as it counts in one run.
 #[derive(Debug, Clone)]
@@ -340,7 +339,8 @@ fn cluster_gaps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::load::{ClusterNode, VmOwner};
+    use crate::store::RunStatus;
+    use crate::store::read::{ClusterNode, VmOwner};
 
     fn t(h: u32) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
@@ -354,7 +354,11 @@ mod tests {
             id,
             started_at: t(hour),
             finished_at: Some(t(hour)),
-            status: "complete".into(),
+            status: RunStatus::Complete,
+            hvinv_version: "0.1.0".into(),
+            hosts_total: 0,
+            hosts_ok: 0,
+            hosts_failed: 0,
         }
     }
 

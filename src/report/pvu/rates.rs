@@ -5,10 +5,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::ReportError;
+use crate::report::ReportError;
 
 /// The table shipped with hvinv, used unless `--pvu-table` names another.
-pub const DEFAULT_TOML: &str = include_str!("../../config/pvu-table.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../../config/pvu-table.toml");
 pub const DEFAULT_SOURCE: &str = "built-in config/pvu-table.toml";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,220 @@
+//! Reading `host_outcomes`: how each configured address fared in each run.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::{Reader, RowStream};
+use crate::store::StoreError;
+use crate::store::time;
+
+/// One configured address in one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub run_id: i64,
+    pub address: String,
+    pub host_id: Option<i64>,
+    pub ok: bool,
+    pub error_kind: Option<String>,
+    pub error_message: Option<String>,
+    pub warnings: Vec<String>,
+    pub finished_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutcomeRow {
+    run_id: i64,
+    address: String,
+    host_id: Option<i64>,
+    status: String,
+    error_kind: Option<String>,
+    error_message: Option<String>,
+    warnings: String,
+    finished_at: String,
+}
+
+impl TryFrom<OutcomeRow> for Outcome {
+    type Error = StoreError;
+    fn try_from(r: OutcomeRow) -> Result<Self, StoreError> {
+        // Warnings are text for people: an odd value is shown as stored
+        // rather than failing the whole report.
+        let warnings: Vec<String> =
+            serde_json::from_str(&r.warnings).unwrap_or_else(|_| vec![r.warnings.clone()]);
+        Ok(Outcome {
+            run_id: r.run_id,
+            address: r.address,
+            host_id: r.host_id,
+            ok: r.status == "ok",
+            error_kind: r.error_kind,
+            error_message: r.error_message,
+            warnings,
+            finished_at: time::parse(&r.finished_at, "host_outcomes", "finished_at")?,
+        })
+    }
+}
+
+/// The keys of an outcome, without its texts: what the PVU report needs for
+/// every host of every run.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutcomeKey {
+    pub run_id: i64,
+    pub address: String,
+    pub host_id: Option<i64>,
+    pub ok: bool,
+}
+
+/// A host as people know it: its newest name (host facts) and address (the
+/// newest outcome naming it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HostLabel {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+macro_rules! select_outcomes {
+    () => {
+        "SELECT run_id, address, host_id, status, error_kind, error_message, \
+         warnings, finished_at FROM host_outcomes"
+    };
+}
+
+impl<'a> Reader<'a> {
+    /// Every address's outcome in `run`, by address.
+    pub async fn outcomes_for_run(&self, run_id: i64) -> Result<Vec<Outcome>, StoreError> {
+        let rows: Vec<OutcomeRow> = sqlx::query_as(concat!(
+            select_outcomes!(),
+            " WHERE run_id = $1 ORDER BY address"
+        ))
+        .bind(run_id)
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter().map(Outcome::try_from).collect()
+    }
+
+    /// Outcome keys of every run with `lo <= run_id <= hi`, by run then
+    /// address.
+    pub async fn outcome_keys_between(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<OutcomeKey>, StoreError> {
+        self.outcome_keys(lo, hi).try_collect().await
+    }
+
+    /// As `outcome_keys_between`, one row at a time.
+    pub fn outcome_keys(&self, lo: i64, hi: i64) -> RowStream<'a, OutcomeKey> {
+        sqlx::query_as(
+            "SELECT run_id, address, host_id, status = 'ok' AS ok FROM host_outcomes \
+             WHERE run_id BETWEEN $1 AND $2 ORDER BY run_id, address",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch(self.pool)
+        .map_err(StoreError::from)
+        .boxed()
+    }
+
+    /// The newest OK outcome for `address` in a complete run before `run_id`.
+    pub async fn last_ok_before(
+        &self,
+        address: &str,
+        run_id: i64,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let row: Option<OutcomeRow> = sqlx::query_as(
+            "SELECT o.run_id, o.address, o.host_id, o.status, o.error_kind, o.error_message, \
+             o.warnings, o.finished_at FROM host_outcomes o JOIN runs r ON r.id = o.run_id \
+             WHERE o.address = $1 AND o.run_id < $2 AND o.status = 'ok' \
+             AND r.status = 'complete' ORDER BY o.run_id DESC LIMIT 1",
+        )
+        .bind(address)
+        .bind(run_id)
+        .fetch_optional(self.pool)
+        .await?;
+        row.map(Outcome::try_from).transpose()
+    }
+
+    /// The first run strictly between `after` and `before` in which host
+    /// `seen_on` was collected OK and, when given, `also_ok` too.
+    pub async fn first_ok_run_between(
+        &self,
+        seen_on: i64,
+        also_ok: Option<i64>,
+        after: i64,
+        before: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let row: (Option<i64>,) = sqlx::query_as(
+            "SELECT MIN(o.run_id) FROM host_outcomes o WHERE o.host_id = $1 AND o.status = 'ok' \
+             AND o.run_id > $2 AND o.run_id < $3 AND ($4 IS NULL OR EXISTS (SELECT 1 FROM \
+             host_outcomes p WHERE p.run_id = o.run_id AND p.host_id = $4 AND p.status = 'ok'))",
+        )
+        .bind(seen_on)
+        .bind(after)
+        .bind(before)
+        .bind(also_ok)
+        .fetch_one(self.pool)
+        .await?;
+        Ok(row.0)
+    }
+
+    /// Each host's newest name (host facts) and address (outcomes), by host id.
+    pub async fn host_labels(&self) -> Result<HashMap<i64, HostLabel>, StoreError> {
+        let names: Vec<(i64, Option<String>)> = sqlx::query_as(
+            "SELECT host_id, name FROM host_facts f WHERE last_run_id = \
+             (SELECT MAX(last_run_id) FROM host_facts g WHERE g.host_id = f.host_id)",
+        )
+        .fetch_all(self.pool)
+        .await?;
+        let addresses: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT host_id, address FROM host_outcomes o WHERE host_id IS NOT NULL AND run_id = \
+             (SELECT MAX(run_id) FROM host_outcomes p WHERE p.host_id = o.host_id) ORDER BY address",
+        )
+        .fetch_all(self.pool)
+        .await?;
+        let mut map: HashMap<i64, HostLabel> = HashMap::new();
+        for (h, n) in names {
+            map.entry(h).or_default().name = n;
+        }
+        for (h, a) in addresses {
+            let e = map.entry(h).or_default();
+            if e.address.is_none() {
+                e.address = Some(a);
+            }
+        }
+        Ok(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(warnings: &str) -> OutcomeRow {
+        OutcomeRow {
+            run_id: 1,
+            address: "hv01".into(),
+            host_id: Some(1),
+            status: "ok".into(),
+            error_kind: None,
+            error_message: None,
+            warnings: warnings.into(),
+            finished_at: "2026-11-23T02:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn outcome_warnings_decode_and_odd_values_are_kept_as_text() {
+        let o = Outcome::try_from(row(r#"["a","b"]"#)).unwrap();
+        assert_eq!(o.warnings, ["a", "b"]);
+        let o = Outcome::try_from(row("not json")).unwrap();
+        assert_eq!(o.warnings, ["not json"]);
+    }
+
+    #[test]
+    fn outcome_with_a_bad_time_names_the_column() {
+        let mut r = row("[]");
+        r.finished_at = "soon".into();
+        let e = Outcome::try_from(r).unwrap_err();
+        assert!(e.to_string().contains("host_outcomes.finished_at"), "{e}");
+    }
+}
