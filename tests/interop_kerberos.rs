@@ -577,3 +577,118 @@ async fn host_clock_ten_minutes_off_refuses_the_ticket_and_the_error_names_the_c
     assert_eq!(count(&stats, "auth_failed"), 1, "{stats}");
     assert_eq!(count(&stats, "auth_ok"), 0, "{stats}");
 }
+
+/// Waits for the child while draining its pipes; kills it past `limit`.
+fn run_hvinv(args: &[&str], password: &str, limit: Duration) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hvinv"))
+        .args(args)
+        .env("HVINV_TEST_PW", password)
+        // The KDC comes from our krb5.conf, as an operator's would.
+        .env("KRB5_CONFIG", kdc().get("KRB5_CONFIG"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("hvinv starts");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let o = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let e = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code().unwrap_or(-1);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("hvinv did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (code, o.join().unwrap(), e.join().unwrap())
+}
+
+/// The real binary with `auth = "kerberos"`, the realm from `realm`, the KDC
+/// from krb5.conf (`KRB5_CONFIG`): the JSON summary says Kerberos, and the
+/// password reaches no output, log (`-vv`) or database, whether the KDC
+/// refuses it or accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_collect_with_kerberos_reports_it_and_never_leaks_the_password() {
+    let pw = "Qx7-Kerb-Canary-Zq9";
+    kdc().add_user("kerb-canary", pw);
+    let server = acceptor("hv02.hvinv.test", &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hvinv.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[defaults]\nauth = \"kerberos\"\nusername = \"kerb-canary\"\nrealm = \"hvinv.test\"\n\
+             password_env = \"HVINV_TEST_PW\"\ntimeout_secs = 20\n\n\
+             [[host]]\naddress = \"hv02.hvinv.test\"\nport = {0}\nconnect_to = \"127.0.0.1:{0}\"\n",
+            server.port
+        ),
+    )
+    .unwrap();
+    let db = dir.path().join("hvinv.db");
+    let (config, db) = (config.to_str().unwrap(), db.to_str().unwrap());
+    let args = [
+        "collect",
+        "--config",
+        config,
+        "--db",
+        db,
+        "--no-progress",
+        "-vv",
+        "--json",
+    ];
+
+    // The KDC refuses the password.
+    let (code, out_wrong, err_wrong) = run_hvinv(&args, "wrong-Canary-pw", Duration::from_secs(60));
+    assert_eq!(code, 1, "{out_wrong} {err_wrong}");
+    assert!(out_wrong.contains("refused the password"), "{out_wrong}");
+
+    // The KDC accepts it: authentication succeeds (the peer is no Hyper-V
+    // host, so the inventory itself fails after that).
+    let (_, out, err) = run_hvinv(&args, pw, Duration::from_secs(60));
+    let summary: Json = serde_json::from_str(&out).expect("--json summary");
+    assert_eq!(summary["authentication"]["kerberos"], 1, "{out}");
+    assert!(err.contains("authenticated with kerberos"), "{err}");
+    let stats = server.finish();
+    assert!(count(&stats, "auth_kerberos") >= 1, "{stats}");
+    assert_eq!(count(&stats, "ntlm_refused"), 0, "{stats}");
+
+    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let mut haystacks: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), out.into_bytes()),
+        ("stderr".into(), err.into_bytes()),
+        ("stdout (wrong)".into(), out_wrong.into_bytes()),
+        ("stderr (wrong)".into(), err_wrong.into_bytes()),
+    ];
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("hvinv.db")
+        {
+            haystacks.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    for (name, bytes) in &haystacks {
+        for needle in [pw.as_bytes(), &utf16, b"wrong-Canary-pw"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "a password in {name}"
+            );
+        }
+    }
+}
