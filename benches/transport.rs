@@ -169,8 +169,7 @@ fn sim_config(
     };
     let mut cfg = TransportConfig::new(
         Target {
-            host: ep.tls_name.clone(),
-            port: addr.port(),
+            address: hvinv::transport::Address::new(&ep.tls_name, addr.port()).unwrap(),
             scheme,
             connect_to: Some(addr),
         },

@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench --bench wsman`.
 
-use hvinv::wsman::cim::parse_enumeration_response;
+use hvinv::wsman::envelope::parse_enumeration_response;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 

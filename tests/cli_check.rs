@@ -133,7 +133,8 @@ async fn a_name_that_does_not_resolve_fails_the_tcp_step_with_the_dns_remedy() {
     let config = config_for(&sim, &ca, "unused.db", 0);
     let mut transport = (*config.hosts[0].transport).clone();
     // `.invalid` never resolves (RFC 6761).
-    transport.target.host = "hv01.hvinv-test.invalid".into();
+    transport.target.address =
+        hvinv::transport::Address::new("hv01.hvinv-test.invalid", 5985).unwrap();
     transport.target.connect_to = None;
     let c = check_host(
         "hv01.hvinv-test.invalid",

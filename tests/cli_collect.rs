@@ -164,7 +164,8 @@ async fn a_name_that_does_not_resolve_is_stored_as_name_not_resolved_not_unreach
     cfg.hosts.truncate(2);
     let mut transport = (*cfg.hosts[0].transport).clone();
     // `.invalid` never resolves (RFC 6761).
-    transport.target.host = "hv01.hvinv-test.invalid".into();
+    transport.target.address =
+        hvinv::transport::Address::new("hv01.hvinv-test.invalid", 5985).unwrap();
     transport.target.connect_to = None;
     cfg.hosts[0].address = "hv01.hvinv-test.invalid".into();
     cfg.hosts[0].transport = std::sync::Arc::new(transport);

@@ -57,8 +57,7 @@ fn config_at(port: u16, https: bool, password: &str) -> Arc<TransportConfig> {
     Arc::new(TransportConfig {
         target: Target {
             // The certificate names `localhost`; the socket goes to 127.0.0.1.
-            host: "localhost".to_string(),
-            port,
+            address: hvinv::transport::Address::new("localhost", port).unwrap(),
             scheme: if https { Scheme::Https } else { Scheme::Http },
             connect_to: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)),
         },

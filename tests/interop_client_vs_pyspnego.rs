@@ -49,8 +49,7 @@ fn config(
     Arc::new(TransportConfig {
         target: Target {
             // The certificate names `localhost`; the socket goes to 127.0.0.1.
-            host: "localhost".to_string(),
-            port,
+            address: hvinv::transport::Address::new("localhost", port).unwrap(),
             scheme,
             connect_to: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)),
         },

@@ -18,8 +18,8 @@ mod support;
 use hvinv::error::{ErrorKind, HasKind};
 use hvinv::transport::kerberos::KerberosFailure;
 use hvinv::transport::{
-    AuthMechanism, AuthUsed, Connection, Credentials, Encryption, KerberosOptions, Scheme, Target,
-    Timeouts, TlsOptions, TransportConfig, TransportError,
+    Address, AuthMechanism, AuthUsed, Connection, Credentials, Encryption, KerberosOptions, Scheme,
+    Target, Timeouts, TlsOptions, TransportConfig, TransportError,
 };
 use hvinv::wsman::{Client, ClientOptions, Instance, WsmanError};
 use secrecy::SecretString;
@@ -156,8 +156,7 @@ fn config(
     };
     let mut cfg = TransportConfig::new(
         Target {
-            host: fqdn.to_string(),
-            port,
+            address: Address::new(fqdn, port).unwrap(),
             scheme,
             connect_to: Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)),
         },

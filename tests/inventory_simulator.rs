@@ -24,8 +24,8 @@ async fn start(estate: Estate) -> Simulator {
 }
 
 fn client(ep: &SimEndpoint) -> Client {
-    let mut target = Target::new(ep.tls_name.clone(), Scheme::Http);
-    target.port = ep.http.port();
+    let mut target = Target::on_default_port(&ep.tls_name, Scheme::Http).unwrap();
+    target.set_port(ep.http.port());
     target.connect_to = Some(ep.http);
     let cfg = TransportConfig::new(
         target,

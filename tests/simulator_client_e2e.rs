@@ -32,8 +32,8 @@ fn client(
         Scheme::Http => ep.http,
         Scheme::Https => ep.https.expect("https listener"),
     };
-    let mut target = Target::new(ep.tls_name.clone(), scheme);
-    target.port = addr.port();
+    let mut target = Target::on_default_port(&ep.tls_name, scheme).unwrap();
+    target.set_port(addr.port());
     target.connect_to = Some(addr);
     let mut cfg = TransportConfig::new(
         target,

@@ -35,8 +35,8 @@ fn client(ep: &SimEndpoint, scheme: Scheme, ca: Option<std::path::PathBuf>) -> C
         Scheme::Http => ep.http,
         Scheme::Https => ep.https.expect("https"),
     };
-    let mut target = Target::new(ep.tls_name.clone(), scheme);
-    target.port = addr.port();
+    let mut target = Target::on_default_port(&ep.tls_name, scheme).unwrap();
+    target.set_port(addr.port());
     target.connect_to = Some(addr);
     let creds = Credentials::parse(
         DEFAULT_ACCOUNT,

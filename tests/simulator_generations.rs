@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn client(ep: &SimEndpoint) -> Client {
-    let mut target = Target::new(ep.tls_name.clone(), Scheme::Http);
-    target.port = ep.http.port();
+    let mut target = Target::on_default_port(&ep.tls_name, Scheme::Http).unwrap();
+    target.set_port(ep.http.port());
     target.connect_to = Some(ep.http);
     let creds = Credentials::parse(
         DEFAULT_ACCOUNT,

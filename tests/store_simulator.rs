@@ -34,8 +34,8 @@ async fn run_once(store: &Store, estate: &Estate) {
         if !hosts.iter().any(|h| h.name == ep.host_name) {
             continue;
         }
-        let mut target = Target::new(ep.tls_name.clone(), Scheme::Http);
-        target.port = ep.http.port();
+        let mut target = Target::on_default_port(&ep.tls_name, Scheme::Http).unwrap();
+        target.set_port(ep.http.port());
         target.connect_to = Some(ep.http);
         let creds = Credentials::parse(
             DEFAULT_ACCOUNT,

@@ -6,6 +6,7 @@
 use bytes::Bytes;
 use hvinv::error::{ErrorKind, HasKind};
 use hvinv::simulator::{self, Estate, SimConfig, Simulator, TlsCertMode};
+use hvinv::transport::thumbprint::Thumbprint;
 use hvinv::transport::{
     Connection, Credentials, Encryption, Scheme, Target, Timeouts, TlsFailure, TransportConfig,
     TransportError,
@@ -37,8 +38,7 @@ fn config(sim: &Simulator, scheme: Scheme, password: &str) -> TransportConfig {
     };
     let mut cfg = TransportConfig::new(
         Target {
-            host: ep.tls_name.clone(),
-            port: addr.port(),
+            address: hvinv::transport::Address::new(&ep.tls_name, addr.port()).unwrap(),
             scheme,
             connect_to: Some(addr),
         },
@@ -219,14 +219,14 @@ async fn https_pinned_thumbprint_accepts_a_self_signed_listener() {
     );
 
     let mut cfg = good(&sim, Scheme::Https);
-    cfg.tls.thumbprint = Some(sim.cert_thumbprint_sha1(0));
+    cfg.tls.thumbprint = Some(Thumbprint::parse(&sim.cert_thumbprint_sha1(0)).unwrap());
     assert_eq!(
         identify(&mut Connection::new(Arc::new(cfg))).await.unwrap(),
         200
     );
 
     let mut cfg = good(&sim, Scheme::Https);
-    cfg.tls.thumbprint = Some("ab".repeat(20));
+    cfg.tls.thumbprint = Some(Thumbprint::parse(&"ab".repeat(20)).unwrap());
     let err = identify(&mut Connection::new(Arc::new(cfg)))
         .await
         .unwrap_err();

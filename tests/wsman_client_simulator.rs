@@ -35,8 +35,8 @@ fn client(sim: &Simulator, host: &str) -> Client {
         .iter()
         .find(|e| e.host_name == host)
         .expect("host in estate");
-    let mut target = Target::new(ep.tls_name.clone(), Scheme::Http);
-    target.port = ep.http.port();
+    let mut target = Target::on_default_port(&ep.tls_name, Scheme::Http).unwrap();
+    target.set_port(ep.http.port());
     target.connect_to = Some(ep.http);
     let creds = Credentials::parse(
         DEFAULT_ACCOUNT,

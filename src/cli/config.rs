@@ -2,9 +2,10 @@
 //! (errors name the offending key), secrets resolved once per source.
 
 use crate::collection::HostPlan;
+use crate::transport::thumbprint::Thumbprint;
 use crate::transport::{
-    AuthMechanism, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts, TlsOptions,
-    TransportConfig,
+    Address, AuthMechanism, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
+    TlsOptions, TransportConfig,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -217,6 +218,8 @@ impl Config {
             if port == 0 {
                 return Err(invalid(key("port"), "must be between 1 and 65535".into()));
             }
+            let target_address =
+                Address::new(&address, port).map_err(|e| invalid(key("address"), e.to_string()))?;
             let auth = match s.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
                 None | Some("negotiate") => AuthMechanism::Negotiate,
                 Some("kerberos") => AuthMechanism::Kerberos,
@@ -275,18 +278,13 @@ impl Config {
                     format!("{} does not exist", ca.display()),
                 ));
             }
-            if let Some(t) = &s.cert_thumbprint {
-                let hex: String = t.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-                let junk = t
-                    .chars()
-                    .any(|c| !(c.is_ascii_hexdigit() || c == ':' || c == ' '));
-                if junk || !(hex.len() == 40 || hex.len() == 64) {
-                    return Err(invalid(
-                        key("cert_thumbprint"),
-                        "must be a SHA-1 (40 hex digits, as Windows shows it) or SHA-256 (64 hex digits) thumbprint".into(),
-                    ));
-                }
-            }
+            let thumbprint = match &s.cert_thumbprint {
+                None => None,
+                Some(t) => Some(
+                    Thumbprint::parse(t)
+                        .map_err(|e| invalid(key("cert_thumbprint"), e.to_string()))?,
+                ),
+            };
             let insecure = s.insecure_skip_verify.unwrap_or(false);
             if insecure && scheme == Scheme::Https {
                 warnings.push(format!(
@@ -312,8 +310,7 @@ impl Config {
             let timeout = Duration::from_secs(timeout_secs);
             let transport = TransportConfig {
                 target: Target {
-                    host: address.clone(),
-                    port,
+                    address: target_address,
                     scheme,
                     connect_to,
                 },
@@ -321,7 +318,7 @@ impl Config {
                 encryption,
                 tls: TlsOptions {
                     ca_file,
-                    thumbprint: s.cert_thumbprint.clone(),
+                    thumbprint,
                     insecure_skip_verify: insecure,
                 },
                 timeouts: Timeouts {
@@ -475,14 +472,14 @@ timeout_secs = 5
         assert_eq!(c.concurrency, DEFAULT_CONCURRENCY);
         let h1 = &c.hosts[0].transport;
         assert_eq!(h1.target.scheme, Scheme::Http);
-        assert_eq!(h1.target.port, 5985);
+        assert_eq!(h1.target.port(), 5985);
         assert_eq!(h1.encryption, Encryption::Auto);
         assert_eq!(h1.credentials.username, "svc-inventory");
         assert_eq!(h1.credentials.domain.as_deref(), Some("CONTOSO"));
         assert_eq!(h1.credentials.password.expose_secret(), "s3cret-Value");
         let h2 = &c.hosts[1];
         assert_eq!(h2.transport.target.scheme, Scheme::Https);
-        assert_eq!(h2.transport.target.port, 5986);
+        assert_eq!(h2.transport.target.port(), 5986);
         assert_eq!(h2.timeout, Duration::from_secs(5));
     }
 
@@ -534,6 +531,34 @@ timeout_secs = 5
                 .unwrap_err()
                 .to_string()
                 .contains("host[1].auth")
+        );
+    }
+
+    #[test]
+    fn a_thumbprint_pasted_from_the_windows_dialog_is_accepted_and_parsed_once() {
+        // The certificate dialog puts an invisible U+200E before the digits.
+        let pasted = "\u{200e}a9 99 3e 36 47 06 81 6a ba 3e 25 71 78 50 c2 6c 9c d0 d8 9d";
+        let text = MINIMAL.replace(
+            "timeout_secs = 5",
+            &format!("cert_thumbprint = \"{pasted}\""),
+        );
+        let c = parse(&text).unwrap();
+        let pin = c.hosts[1].transport.tls.thumbprint.as_ref().unwrap();
+        assert!(pin.matches(b"abc"), "{pin:?}");
+    }
+
+    #[test]
+    fn an_address_carrying_a_port_is_refused_naming_the_key_and_the_fix() {
+        let text = MINIMAL.replace("hv01.contoso.com", "hv01:5985");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("host[0].address"), "{err}");
+        assert!(err.contains("port = 5985"), "{err}");
+        let text = MINIMAL.replace("hv01.contoso.com", "[2001:db8::1]");
+        let c = parse(&text).unwrap();
+        assert_eq!(c.hosts[0].transport.target.host(), "2001:db8::1");
+        assert_eq!(
+            c.hosts[0].transport.target.url(),
+            "http://[2001:db8::1]:5985/wsman"
         );
     }
 

@@ -7,7 +7,7 @@ use super::config::Config;
 use crate::collection::{HostPlan, RunSummary};
 use crate::simulator::{self, Estate, SimConfig, Simulator};
 use crate::transport::{
-    Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
+    Address, Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
 };
 use crate::wsman::ClientOptions;
 use secrecy::SecretString;
@@ -32,8 +32,8 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
             let connect_to = if https { ep.https } else { Some(ep.http) };
             let transport = TransportConfig {
                 target: Target {
-                    host: host.clone(),
-                    port,
+                    address: Address::new(&host, port)
+                        .expect("the simulator names its hosts by IP or a DNS name"),
                     scheme,
                     connect_to,
                 },

@@ -133,7 +133,7 @@ pub(super) async fn authenticate(
 
 /// Which step an Identify failure belongs to, and its remedy.
 fn identify_failure(e: &WsmanError, cfg: &TransportConfig) -> (&'static str, String) {
-    let host = &cfg.target.host;
+    let host = cfg.target.host();
     match e {
         WsmanError::Transport(TransportError::Tls(f)) => (TRANSPORT_SECURITY, tls_remedy(f, host)),
         // Each Kerberos failure names its own remedy (KDC, principal,
@@ -161,7 +161,7 @@ fn mechanism_detail(conn: &Connection, cfg: &TransportConfig) -> String {
         Some(AuthUsed::Kerberos) => format!(
             "Kerberos ({}/{}) as {}",
             cfg.kerberos.spn_service(),
-            cfg.target.host.to_ascii_lowercase(),
+            cfg.target.host().to_ascii_lowercase(),
             account(cfg)
         ),
         _ => match conn.kerberos_fallback_reason() {

@@ -1,5 +1,7 @@
 //! What a connection needs to know: where, who, how.
 
+use super::address::{Address, BadAddress};
+use super::thumbprint::Thumbprint;
 use secrecy::SecretString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,43 +34,53 @@ pub enum Encryption {
     Never,
 }
 
-/// Where to connect. `host` is the name used for the `To` URL, the TLS
-/// server name and the SPN (`WSMAN/<host>`); `connect_to` overrides the
-/// socket address (tests, or a name that does not resolve locally).
+/// Where to connect. `address` names the host for the `To` URL, the TLS
+/// server name and the SPN (`WSMAN/<host>`), and is what is dialled unless
+/// `connect_to` overrides the socket address (tests, or a name that does
+/// not resolve locally).
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub host: String,
-    pub port: u16,
+    pub address: Address,
     pub scheme: Scheme,
     pub connect_to: Option<SocketAddr>,
 }
 
 impl Target {
-    /// A target on the scheme's default port.
-    pub fn new(host: impl Into<String>, scheme: Scheme) -> Target {
+    pub fn new(address: Address, scheme: Scheme) -> Target {
         Target {
-            host: host.into(),
-            port: scheme.default_port(),
+            address,
             scheme,
             connect_to: None,
         }
     }
 
+    /// `host` on the scheme's default port.
+    pub fn on_default_port(host: &str, scheme: Scheme) -> Result<Target, BadAddress> {
+        Ok(Target::new(
+            Address::new(host, scheme.default_port())?,
+            scheme,
+        ))
+    }
+
+    /// The host name or IP literal (IPv6 without brackets).
+    pub fn host(&self) -> &str {
+        self.address.host()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn set_port(&mut self, port: u16) {
+        self.address = self.address.with_port(port);
+    }
+
     /// What is dialled, for messages: the `connect_to` address, else
-    /// `host:port` (IPv6 literals bracketed).
+    /// `host:port`.
     pub fn dial_text(&self) -> String {
         match self.connect_to {
             Some(sa) => sa.to_string(),
-            None => self.host_port(),
-        }
-    }
-
-    /// `host:port`, as the HTTP `Host` header carries it.
-    pub fn host_port(&self) -> String {
-        if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+            None => self.address.to_string(),
         }
     }
 
@@ -78,7 +90,7 @@ impl Target {
             Scheme::Http => "http",
             Scheme::Https => "https",
         };
-        format!("{scheme}://{}/wsman", self.host_port())
+        format!("{scheme}://{}/wsman", self.address)
     }
 }
 
@@ -138,8 +150,8 @@ impl std::fmt::Debug for Credentials {
 pub struct TlsOptions {
     /// Extra trust anchors (PEM), on top of the system roots.
     pub ca_file: Option<PathBuf>,
-    /// Pin the leaf certificate: SHA-1 (as Windows shows it) or SHA-256 hex.
-    pub thumbprint: Option<String>,
+    /// Pin the leaf certificate: SHA-1 (as Windows shows it) or SHA-256.
+    pub thumbprint: Option<Thumbprint>,
     /// Accept any certificate. Loudly warned about.
     pub insecure_skip_verify: bool,
 }
@@ -246,17 +258,13 @@ impl TransportConfig {
 
     /// The service principal name, `WSMAN/<host>`.
     pub fn spn(&self) -> String {
-        format!("WSMAN/{}", self.target.host)
+        format!("WSMAN/{}", self.target.host())
     }
 
     /// Whether the host is named by a DNS name (Kerberos needs one: an IP
     /// address has no principal unless IP SPNs are registered).
     pub fn host_is_dns_name(&self) -> bool {
-        let h = self
-            .target
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']');
+        let h = self.target.host();
         !h.is_empty() && h.parse::<std::net::IpAddr>().is_err()
     }
 }
@@ -265,6 +273,10 @@ impl TransportConfig {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    fn target(host: &str, scheme: Scheme) -> Target {
+        Target::on_default_port(host, scheme).unwrap()
+    }
 
     fn parse(account: &str) -> Credentials {
         Credentials::parse(account, "pw".to_string().into())
@@ -302,30 +314,30 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("S3cret"), "{dbg}");
         assert_eq!(c.password.expose_secret(), "S3cret!pw");
-        let cfg = TransportConfig::new(Target::new("h", Scheme::Http), c);
+        let cfg = TransportConfig::new(target("h", Scheme::Http), c);
         assert!(!format!("{cfg:?}").contains("S3cret"));
     }
 
     #[test]
     fn sealing_applies_to_http_only_and_can_be_turned_off() {
-        let mut cfg = TransportConfig::new(Target::new("h", Scheme::Http), parse("u"));
+        let mut cfg = TransportConfig::new(target("h", Scheme::Http), parse("u"));
         assert!(cfg.seals());
         cfg.encryption = Encryption::Never;
         assert!(!cfg.seals());
-        let cfg = TransportConfig::new(Target::new("h", Scheme::Https), parse("u"));
+        let cfg = TransportConfig::new(target("h", Scheme::Https), parse("u"));
         assert!(!cfg.seals());
-        assert_eq!(cfg.target.port, 5986);
+        assert_eq!(cfg.target.port(), 5986);
         assert_eq!(cfg.spn(), "WSMAN/h");
     }
 
     #[test]
     fn url_brackets_ipv6_hosts() {
         assert_eq!(
-            Target::new("2001:db8::1", Scheme::Http).url(),
+            target("2001:db8::1", Scheme::Http).url(),
             "http://[2001:db8::1]:5985/wsman"
         );
         assert_eq!(
-            Target::new("hv01", Scheme::Https).url(),
+            target("hv01", Scheme::Https).url(),
             "https://hv01:5986/wsman"
         );
     }

@@ -27,12 +27,12 @@ pub(crate) async fn dial(target: &Target) -> Result<(TcpStream, SocketAddr), Tra
 }
 
 async fn resolve(target: &Target) -> Result<Vec<SocketAddr>, TransportError> {
-    let host = target.host.trim_start_matches('[').trim_end_matches(']');
+    let host = target.host();
     let not_resolved = |reason: String| TransportError::NameNotResolved {
         host: host.to_string(),
         reason,
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, target.port))
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, target.port()))
         .await
         .map_err(|e| not_resolved(e.to_string()))?
         .collect();
@@ -51,7 +51,7 @@ mod tests {
     #[tokio::test]
     async fn a_name_that_does_not_resolve_is_not_called_unreachable() {
         // `.invalid` never resolves (RFC 6761), with or without a network.
-        let target = Target::new("hv01.hvinv-test.invalid", Scheme::Http);
+        let target = Target::on_default_port("hv01.hvinv-test.invalid", Scheme::Http).unwrap();
         let err = dial(&target).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::NameNotResolved, "{err}");
         assert!(err.to_string().contains("hv01.hvinv-test.invalid"), "{err}");
@@ -62,8 +62,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let sa = listener.local_addr().unwrap();
         drop(listener);
-        let mut target = Target::new("127.0.0.1", Scheme::Http);
-        target.port = sa.port();
+        let mut target = Target::on_default_port("127.0.0.1", Scheme::Http).unwrap();
+        target.set_port(sa.port());
         let err = dial(&target).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
     }

@@ -104,7 +104,7 @@ impl HttpConn {
         match (target.scheme, tls_config) {
             (Scheme::Http, _) => Self::handshake(tcp, None, addr_text.clone()).await,
             (Scheme::Https, Some(tls_config)) => {
-                let name = tls::server_name(&target.host)?;
+                let name = tls::server_name(target.host())?;
                 let connector = tokio_rustls::TlsConnector::from(tls_config.clone());
                 let stream =
                     connector

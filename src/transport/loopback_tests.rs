@@ -293,8 +293,7 @@ async fn serve(behaviour: Behaviour, tls: Option<TlsServerConfig>) -> (SocketAdd
 fn config(addr: SocketAddr, scheme: Scheme, account: &str, password: &str) -> TransportConfig {
     let mut cfg = TransportConfig::new(
         Target {
-            host: "localhost".into(),
-            port: addr.port(),
+            address: Address::new("localhost", addr.port()).unwrap(),
             scheme,
             connect_to: Some(addr),
         },
@@ -732,7 +731,10 @@ async fn https_self_signed_is_unknown_authority_and_pinning_accepts_it() {
     );
 
     let mut cfg = good(addr, Scheme::Https);
-    cfg.tls.thumbprint = Some(thumbprint::Thumbprint::of_sha1(&der).to_lowercase());
+    cfg.tls.thumbprint = Some(
+        thumbprint::Thumbprint::parse(&thumbprint::Thumbprint::of_sha1(&der).to_lowercase())
+            .unwrap(),
+    );
     let mut conn = Connection::new(Arc::new(cfg));
     assert_eq!(
         conn.send(Bytes::from_static(b"<x/>")).await.unwrap().status,
@@ -740,7 +742,7 @@ async fn https_self_signed_is_unknown_authority_and_pinning_accepts_it() {
     );
 
     let mut cfg = good(addr, Scheme::Https);
-    cfg.tls.thumbprint = Some("00".repeat(32));
+    cfg.tls.thumbprint = Some(thumbprint::Thumbprint::parse(&"00".repeat(32)).unwrap());
     let mut conn = Connection::new(Arc::new(cfg));
     let err = conn.send(Bytes::from_static(b"<x/>")).await.unwrap_err();
     assert!(
@@ -783,7 +785,7 @@ async fn https_to_an_ip_address_checks_the_ip_san() {
     let pki = pki(&["127.0.0.1"], false);
     let (addr, _peer) = serve(Behaviour::Normal, Some(pki.server.clone())).await;
     let mut cfg = good(addr, Scheme::Https);
-    cfg.target.host = "127.0.0.1".into();
+    cfg.target.address = Address::new("127.0.0.1", cfg.target.port()).unwrap();
     let _ca = with_ca(&mut cfg, &pki.ca_pem);
     assert_eq!(
         Connection::new(Arc::new(cfg))

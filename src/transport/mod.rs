@@ -7,6 +7,7 @@
 //! (sealed over HTTP), so the first reply costs two exchanges and every
 //! later one costs one.
 
+mod address;
 pub mod channel_binding;
 mod config;
 mod dial;
@@ -25,6 +26,7 @@ pub mod thumbprint;
 pub mod tls;
 pub mod www_authenticate;
 
+pub use address::{Address, BadAddress};
 pub use config::{
     AuthMechanism, AuthUsed, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
     TlsOptions, TransportConfig,
@@ -172,7 +174,7 @@ impl Connection {
             match outcome {
                 Ok(reply) => return Ok(reply),
                 Err(Failure::Dropped(why)) if !replayed => {
-                    tracing::debug!(host = %self.cfg.target.host, "connection dropped ({why}); reconnecting");
+                    tracing::debug!(host = %self.cfg.target.host(), "connection dropped ({why}); reconnecting");
                     self.discard();
                     replayed = true;
                 }
@@ -249,7 +251,7 @@ impl Connection {
         if self.cfg.target.scheme == Scheme::Https {
             if self.cfg.tls.insecure_skip_verify && self.connects == 0 {
                 tracing::warn!(
-                    host = %self.cfg.target.host,
+                    host = %self.cfg.target.host(),
                     "insecure_skip_verify is set: the host's TLS certificate is NOT verified; anyone \
                      on the network path can impersonate the host"
                 );
@@ -276,7 +278,7 @@ impl Connection {
             Err(Failure::Fatal(TransportError::Kerberos(f)))
                 if self.cfg.auth == AuthMechanism::Negotiate && f.allows_ntlm_fallback() =>
             {
-                tracing::info!(host = %self.cfg.target.host, "no Kerberos ticket ({f}); using NTLM");
+                tracing::info!(host = %self.cfg.target.host(), "no Kerberos ticket ({f}); using NTLM");
                 self.kerberos_unavailable = Some(f.to_string());
                 if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
                     self.discard();
@@ -294,7 +296,7 @@ impl Connection {
     /// `ntlm` never.
     fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
         let cfg = &self.cfg;
-        let plan = || kerberos::Plan::resolve(&cfg.credentials, &cfg.kerberos, &cfg.target.host);
+        let plan = || kerberos::Plan::resolve(&cfg.credentials, &cfg.kerberos, cfg.target.host());
         match cfg.auth {
             AuthMechanism::Ntlm => Ok(None),
             AuthMechanism::Kerberos => {
@@ -302,7 +304,7 @@ impl Connection {
                     return Err(TransportError::Config(format!(
                         "auth = \"kerberos\" needs the host's DNS name in `address` (it is {}); \
                          use `connect_to` to dial an IP address",
-                        cfg.target.host
+                        cfg.target.host()
                     )));
                 }
                 plan().map(Some).map_err(TransportError::Kerberos)
@@ -625,7 +627,7 @@ fn build_request(
     auth_token: Option<&[u8]>,
 ) -> Result<hyper::Request<Full<Bytes>>, TransportError> {
     let mut b = hyper::Request::post("/wsman")
-        .header(hyper::header::HOST, t.host_port())
+        .header(hyper::header::HOST, t.address.to_string())
         .header(hyper::header::USER_AGENT, USER_AGENT)
         .header(hyper::header::CONTENT_LENGTH, body.len());
     if let Some(ct) = content_type {
@@ -640,7 +642,7 @@ fn build_request(
     b.body(Full::new(body)).map_err(|e| {
         TransportError::Config(format!(
             "cannot build the HTTP request (host {:?}): {e}",
-            t.host
+            t.host()
         ))
     })
 }

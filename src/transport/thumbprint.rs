@@ -3,7 +3,7 @@
 
 use sha1::Digest;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Thumbprint {
     Sha1([u8; 20]),
     Sha256([u8; 32]),

@@ -14,8 +14,6 @@ use super::parse_error::{MAX_INSTANCES, MAX_PROPERTIES, ParseError};
 use super::xml::{Tok, XmlReader};
 use quick_xml::events::BytesStart;
 
-pub use super::envelope::{ReplyBody, ReplyEnvelope, parse_envelope};
-
 /// One Enumerate or Pull response.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EnumerationPage {
@@ -24,28 +22,6 @@ pub struct EnumerationPage {
     pub context: Option<String>,
     pub items: Vec<Instance>,
     pub end_of_sequence: bool,
-}
-
-/// Parses a whole EnumerateResponse or PullResponse envelope. A fault or
-/// any other body is an error here (`parse_envelope` returns faults as data).
-pub fn parse_enumeration_response(xml: &str) -> Result<EnumerationPage, ParseError> {
-    match parse_envelope(xml)?.body {
-        ReplyBody::Page(p) => Ok(p),
-        other => Err(ParseError::UnexpectedBody {
-            expected: "EnumerateResponse or PullResponse",
-            got: other.name(),
-        }),
-    }
-}
-
-/// Same, from bytes (checked to be UTF-8 first).
-pub fn parse_enumeration_response_bytes(xml: &[u8]) -> Result<EnumerationPage, ParseError> {
-    parse_enumeration_response(std::str::from_utf8(xml).map_err(|_| ParseError::NotUtf8)?)
-}
-
-/// Just the instances of an Enumerate/Pull response.
-pub fn parse_items(xml: &str) -> Result<Vec<Instance>, ParseError> {
-    parse_enumeration_response(xml).map(|p| p.items)
 }
 
 /// Parses one standalone instance element (e.g. an item cut out of a

@@ -3,6 +3,9 @@
 
 use super::*;
 use crate::wsman::Value;
+use crate::wsman::envelope::{
+    parse_enumeration_response, parse_enumeration_response_bytes, parse_envelope, parse_items,
+};
 
 const SELECT_STAR: &str =
     include_str!("../../tests/fixtures/wsman/instance_select_star_win32_os.xml");

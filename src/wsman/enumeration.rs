@@ -2,7 +2,8 @@
 //! until EndOfSequence, Release when we give up on a live context.
 //! Message files stay I/O-free (unlike WinRb's `WqlQuery`).
 
-use super::cim::{EnumerationPage, ReplyBody, ReplyEnvelope};
+use super::cim::EnumerationPage;
+use super::envelope::{ReplyBody, ReplyEnvelope};
 use super::error::WsmanError;
 use super::instance::Instance;
 use super::namespaces::wql_resource_uri;
@@ -41,7 +42,6 @@ fn context_may_be_live(e: &WsmanError) -> bool {
         e,
         WsmanError::Fault(_)
             | WsmanError::Parse(_)
-            | WsmanError::Malformed(_)
             | WsmanError::RelatesToMismatch { .. }
             | WsmanError::HttpStatus { .. }
     )

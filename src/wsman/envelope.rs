@@ -6,9 +6,32 @@ use super::cim::{EnumerationPage, read_page};
 use super::error::WsmanFault;
 use super::fault::read_fault;
 use super::identify::read_identify_response;
+use super::instance::Instance;
 use super::namespaces::Ns;
 use super::parse_error::{ParseError, clip};
 use super::xml::{Tok, XmlReader};
+
+/// Parses a whole EnumerateResponse or PullResponse envelope. A fault or
+/// any other body is an error here (`parse_envelope` returns faults as data).
+pub fn parse_enumeration_response(xml: &str) -> Result<EnumerationPage, ParseError> {
+    match parse_envelope(xml)?.body {
+        ReplyBody::Page(p) => Ok(p),
+        other => Err(ParseError::UnexpectedBody {
+            expected: "EnumerateResponse or PullResponse",
+            got: other.name(),
+        }),
+    }
+}
+
+/// Same, from bytes (checked to be UTF-8 first).
+pub fn parse_enumeration_response_bytes(xml: &[u8]) -> Result<EnumerationPage, ParseError> {
+    parse_enumeration_response(std::str::from_utf8(xml).map_err(|_| ParseError::NotUtf8)?)
+}
+
+/// Just the instances of an Enumerate/Pull response.
+pub fn parse_items(xml: &str) -> Result<Vec<Instance>, ParseError> {
+    parse_enumeration_response(xml).map(|p| p.items)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplyEnvelope {

@@ -55,14 +55,10 @@ impl fmt::Display for WsmanFault {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WsmanError {
-    #[error("not implemented yet")]
-    NotImplemented,
     #[error(transparent)]
     Transport(#[from] TransportError),
     #[error("WS-Management fault: {0}")]
     Fault(WsmanFault),
-    #[error("malformed reply: {0}")]
-    Malformed(String),
     #[error("malformed reply: {0}")]
     Parse(#[from] ParseError),
     /// A status other than 200, or a 400/500 without a SOAP fault (413:
@@ -99,9 +95,7 @@ impl HasKind for WsmanError {
             }
             WsmanError::Timeout { .. } => ErrorKind::Timeout,
             WsmanError::Parse(p) => p.kind(),
-            WsmanError::NotImplemented
-            | WsmanError::Malformed(_)
-            | WsmanError::HttpStatus { .. }
+            WsmanError::HttpStatus { .. }
             | WsmanError::RelatesToMismatch { .. }
             | WsmanError::TooManyInstances { .. }
             | WsmanError::EndlessEnumeration { .. } => ErrorKind::Protocol,

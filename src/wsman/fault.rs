@@ -192,7 +192,7 @@ mod tests {
     use super::*;
     use crate::error::{ErrorKind, HasKind};
     use crate::wsman::WsmanError;
-    use crate::wsman::cim::{ReplyBody, parse_envelope};
+    use crate::wsman::envelope::{ReplyBody, parse_envelope};
 
     fn fault(xml: &str) -> WsmanFault {
         match parse_envelope(xml).unwrap().body {

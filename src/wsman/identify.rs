@@ -46,7 +46,7 @@ pub(crate) fn read_identify_response(r: &mut XmlReader<'_>) -> Result<IdentifyIn
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsman::cim::{ReplyBody, parse_envelope};
+    use crate::wsman::envelope::{ReplyBody, parse_envelope};
 
     #[test]
     fn identify_request_has_identify_body_and_no_action() {

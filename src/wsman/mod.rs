@@ -19,7 +19,7 @@
 pub mod cim;
 mod enumerate;
 mod enumeration;
-mod envelope;
+pub mod envelope;
 mod error;
 mod escape;
 mod fault;
@@ -144,7 +144,7 @@ impl Client {
     /// WS-Man Identify (unauthenticated on Windows; we send it authenticated).
     pub async fn identify(&mut self) -> Result<IdentifyInfo, WsmanError> {
         match self.exchange(identify::build()).await?.body {
-            cim::ReplyBody::Identify(info) => Ok(info),
+            envelope::ReplyBody::Identify(info) => Ok(info),
             other => Err(ParseError::UnexpectedBody {
                 expected: "IdentifyResponse",
                 got: other.name(),
@@ -200,7 +200,7 @@ impl Exchange for Client {
         }
     }
 
-    async fn exchange(&mut self, req: Request) -> Result<cim::ReplyEnvelope, WsmanError> {
+    async fn exchange(&mut self, req: Request) -> Result<envelope::ReplyEnvelope, WsmanError> {
         self.requests += 1;
         tracing::debug!(action = ?req.action, bytes = req.xml.len(), "WS-Man request");
         let deadline = self.send_deadline();

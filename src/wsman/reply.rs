@@ -2,7 +2,7 @@
 //! faults and the RelatesTo check (pypsrp rejects a reply whose RelatesTo
 //! differs from the MessageID it sent; so do we).
 
-use super::cim::{ReplyBody, ReplyEnvelope, parse_envelope};
+use super::envelope::{ReplyBody, ReplyEnvelope, parse_envelope};
 use super::error::WsmanError;
 use super::parse_error::{ParseError, clip};
 
