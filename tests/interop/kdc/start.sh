@@ -35,7 +35,7 @@ command -v krb5kdc >/dev/null 2>&1 || [[ -x /usr/sbin/krb5kdc ]] || need+=(krb5-
 command -v kadmin.local >/dev/null 2>&1 || [[ -x /usr/sbin/kadmin.local ]] || need+=(krb5-admin-server)
 command -v krb5-config >/dev/null 2>&1 || need+=(libkrb5-dev)
 # libfaketime: an acceptor whose clock is 10 minutes off (clock skew test).
-[[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ]] || command -v faketime >/dev/null 2>&1 || need+=(faketime)
+dpkg -s libfaketime >/dev/null 2>&1 || need+=(faketime)
 if ((${#need[@]})); then
     echo "kdc/start.sh: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive
