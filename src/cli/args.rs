@@ -35,6 +35,9 @@ pub enum Command {
     Report(ReportCommand),
     /// Run the WinRM/Hyper-V simulator on its own (tests, benchmarks, demos).
     Simulate(SimulateArgs),
+    /// Write a synthetic history of runs into a database (benchmarks; no network).
+    #[command(hide = true)]
+    GenerateHistory(super::generate::GenerateArgs),
     /// Signed evidence bundles for an auditor: make one, or check one.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -6,6 +6,7 @@ pub mod check;
 pub mod collect;
 pub mod config;
 pub mod demo;
+pub mod generate;
 pub mod progress;
 pub mod report;
 pub mod simulate;
@@ -66,6 +67,7 @@ async fn run(command: Command) -> Exit {
         Command::Check(a) => check::run(a).await,
         Command::Report(a) => report::run(a).await,
         Command::Simulate(a) => simulate::run(a).await,
+        Command::GenerateHistory(a) => generate::run(a).await,
         Command::Audit(a) => audit::run(a).await,
     }
 }

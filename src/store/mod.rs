@@ -1,6 +1,6 @@
 //! Layer 4: the SQLite store. Every run is kept; host, VM and cluster facts
-//! are intervals of runs (see `migrations/`), so an unchanged estate adds
-//! only a `runs` row and one `host_outcomes` row per host.
+//! and each address's outcome are intervals of runs (see `migrations/`), so
+//! an unchanged estate adds only a `runs` row.
 //!
 //! Writers hold a `CollectionLock` and open the file read-write
 //! (`Store::open_for_collection`); reports open it read-only
@@ -15,6 +15,7 @@ mod hosts;
 mod ids;
 mod interval;
 mod lock;
+mod outcomes;
 pub mod read;
 mod record;
 mod runs;

@@ -5,7 +5,9 @@ use crate::inventory::HostSnapshot;
 use crate::store::error::StoreError;
 use crate::store::facts::int;
 use crate::store::hosts::write_facts;
-use crate::store::{HostId, RunId, Store, now_rfc3339};
+use crate::store::outcomes::{OutcomeRow, write_outcome};
+use crate::store::time::to_stored;
+use crate::store::{HostId, RunId, Store};
 use std::time::Duration;
 
 /// How collecting one configured address ended.
@@ -42,6 +44,20 @@ impl Store {
         address: &str,
         outcome: &HostOutcome,
     ) -> Result<Option<HostId>, StoreError> {
+        self.record_host_at(run, address, outcome, chrono::Utc::now())
+            .await
+    }
+
+    /// `record_host` with the host's finish time given (the history
+    /// generator writes a past quarter through this same path).
+    pub async fn record_host_at(
+        &self,
+        run: RunId,
+        address: &str,
+        outcome: &HostOutcome,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<HostId>, StoreError> {
+        let finished_at = to_stored(at);
         // A snapshot with nothing to key the host on cannot hold facts; it is
         // recorded as a failure rather than aborting the run.
         let unidentified;
@@ -116,23 +132,17 @@ impl Store {
                 )
             }
         };
-        sqlx::query(
-            "INSERT INTO host_outcomes (run_id, address, host_id, status, error_kind, error_message, warnings,
-                                        finished_at, duration_ms, round_trips)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(run.0)
-        .bind(address)
-        .bind(host.map(|h| h.0))
-        .bind(status)
-        .bind(kind)
-        .bind(message)
-        .bind(warnings)
-        .bind(now_rfc3339())
-        .bind(millis(duration))
-        .bind(int(Some(trips)))
-        .execute(&mut *tx)
-        .await?;
+        let row = OutcomeRow {
+            host: host.map(|h| h.0),
+            status,
+            kind,
+            message,
+            warnings: &warnings,
+            finished_at: &finished_at,
+            duration_ms: millis(duration),
+            round_trips: int(Some(trips)).unwrap_or(i64::MAX),
+        };
+        write_outcome(&mut tx, run, address, &row).await?;
         tx.commit().await?;
         Ok(host)
     }

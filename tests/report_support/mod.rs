@@ -151,9 +151,10 @@ impl Db {
 
     pub async fn ok_with_warnings(&self, run: i64, address: &str, host: i64, warnings: &str) {
         sqlx::query(
-            "INSERT INTO host_outcomes (run_id, address, host_id, status, warnings, finished_at) \
-             VALUES (?, ?, ?, 'ok', ?, (SELECT started_at FROM runs WHERE id = ?))",
+            "INSERT INTO outcome_spans (first_run_id, last_run_id, address, host_id, status, warnings, \
+             finished_at) VALUES (?, ?, ?, ?, 'ok', ?, (SELECT started_at FROM runs WHERE id = ?))",
         )
+        .bind(run)
         .bind(run)
         .bind(address)
         .bind(host)
@@ -166,10 +167,11 @@ impl Db {
 
     pub async fn failed(&self, run: i64, address: &str, host: Option<i64>, kind: &str, msg: &str) {
         sqlx::query(
-            "INSERT INTO host_outcomes (run_id, address, host_id, status, error_kind, \
-             error_message, finished_at) VALUES (?, ?, ?, 'failed', ?, ?, \
+            "INSERT INTO outcome_spans (first_run_id, last_run_id, address, host_id, status, \
+             error_kind, error_message, finished_at) VALUES (?, ?, ?, ?, 'failed', ?, ?, \
              (SELECT started_at FROM runs WHERE id = ?))",
         )
+        .bind(run)
         .bind(run)
         .bind(address)
         .bind(host)

@@ -1,4 +1,6 @@
-//! Reading `host_outcomes`: how each configured address fared in each run.
+//! Reading host outcomes: how each configured address fared in each run.
+//! They are stored as intervals (`outcome_spans`); the `host_outcomes` view
+//! expands them to one row per address per run.
 
 use std::collections::HashMap;
 
@@ -6,8 +8,8 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::{Reader, RowStream};
-use crate::store::StoreError;
 use crate::store::time;
+use crate::store::{HostId, RunId, StoreError};
 
 /// One configured address in one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,19 +74,61 @@ pub struct HostLabel {
     pub address: Option<String>,
 }
 
-macro_rules! select_outcomes {
+// One row per span that covers run $1, shaped as the view's rows: the
+// span's own finish time for its last run, else the run's.
+macro_rules! select_spans {
     () => {
-        "SELECT run_id, address, host_id, status, error_kind, error_message, \
-         warnings, finished_at FROM host_outcomes"
+        "SELECT $1 AS run_id, s.address, s.host_id, s.status, s.error_kind, s.error_message, s.warnings,
+                CASE WHEN s.last_run_id = $1 THEN s.finished_at
+                     ELSE (SELECT COALESCE(finished_at, started_at) FROM runs WHERE id = $1) END AS finished_at
+         FROM outcome_spans s"
     };
 }
 
 impl<'a> Reader<'a> {
+    /// How collecting `address` ended in `run`; `None` when that run did not
+    /// record the address (cut short before it, or not configured then).
+    pub async fn outcome_of_address(
+        &self,
+        run: RunId,
+        address: &str,
+    ) -> Result<Option<Outcome>, StoreError> {
+        let row: Option<OutcomeRow> = sqlx::query_as(concat!(
+            select_spans!(),
+            " WHERE s.address = $2 AND s.last_run_id >= $1 AND s.first_run_id <= $1"
+        ))
+        .bind(run.0)
+        .bind(address)
+        .fetch_optional(self.pool)
+        .await?;
+        row.map(Outcome::try_from).transpose()
+    }
+
+    /// How collecting `host` ended in `run`: one outcome per address that
+    /// reached it (or, failing, had last reached it), by address; empty when
+    /// the run recorded none.
+    pub async fn outcomes_of_host(
+        &self,
+        run: RunId,
+        host: HostId,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let rows: Vec<OutcomeRow> = sqlx::query_as(concat!(
+            select_spans!(),
+            " WHERE s.host_id = $2 AND s.last_run_id >= $1 AND s.first_run_id <= $1
+              ORDER BY s.address"
+        ))
+        .bind(run.0)
+        .bind(host.0)
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter().map(Outcome::try_from).collect()
+    }
+
     /// Every address's outcome in `run`, by address.
     pub async fn outcomes_for_run(&self, run_id: i64) -> Result<Vec<Outcome>, StoreError> {
         let rows: Vec<OutcomeRow> = sqlx::query_as(concat!(
-            select_outcomes!(),
-            " WHERE run_id = $1 ORDER BY address"
+            select_spans!(),
+            " WHERE s.last_run_id >= $1 AND s.first_run_id <= $1 ORDER BY s.address"
         ))
         .bind(run_id)
         .fetch_all(self.pool)
@@ -165,9 +209,11 @@ impl<'a> Reader<'a> {
         )
         .fetch_all(self.pool)
         .await?;
+        // The newest span naming the host ends at its newest outcome.
         let addresses: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT host_id, address FROM host_outcomes o WHERE host_id IS NOT NULL AND run_id = \
-             (SELECT MAX(run_id) FROM host_outcomes p WHERE p.host_id = o.host_id) ORDER BY address",
+            "SELECT host_id, address FROM outcome_spans s WHERE host_id IS NOT NULL AND \
+             last_run_id = (SELECT MAX(last_run_id) FROM outcome_spans p \
+             WHERE p.host_id = s.host_id) ORDER BY address",
         )
         .fetch_all(self.pool)
         .await?;
