@@ -1,6 +1,5 @@
 //! WS-Management errors and faults as data.
 
-use super::fault::FaultClass;
 use super::parse_error::ParseError;
 use crate::error::{ErrorKind, HasKind};
 use crate::transport::TransportError;
@@ -32,6 +31,29 @@ pub struct WsmanFault {
     pub cim_error: Option<Box<CimError>>,
     /// `wsman:FaultDetail` URI (e.g. `…/faultDetail/ResourceNotFound`).
     pub fault_detail: Option<String>,
+}
+
+/// What a fault means, for every caller (collection, `check`, error kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultClass {
+    /// The operation timeout expired (`w:TimedOut`, 2150858793).
+    TimedOut,
+    /// Authenticated but not allowed to read.
+    AccessDenied,
+    /// A code says the namespace does not exist.
+    InvalidNamespace,
+    /// A code says the class does not exist in the namespace.
+    InvalidClass,
+    /// A code says the select itself is wrong (a property the host's
+    /// release lacks, a query WMI cannot run).
+    InvalidQuery,
+    /// A code says the WMI provider failed to load or failed.
+    ProviderFailure,
+    /// `CannotProcessFilter` with no code that says why: WMI refused the
+    /// select (missing namespace or class, a property the release lacks, a
+    /// provider that failed to load: only the localized text tells).
+    FilterRefused,
+    Other,
 }
 
 /// A CIM error instance sent as fault detail (`MSFT_WmiError` on WinRM

@@ -13,6 +13,7 @@
 //! provider that failed to load): that is [`FaultClass::FilterRefused`], not
 //! "absent". Older shapes that carry the WMI code itself still classify by it.
 
+pub use super::error::FaultClass;
 use super::error::{CimError, WsmanFault};
 use super::namespaces::Ns;
 use super::parse_error::{ParseError, clip};
@@ -52,29 +53,6 @@ pub mod cim_status {
     pub const NO_SUCH_PROPERTY: u32 = 12;
     pub const QUERY_LANGUAGE_NOT_SUPPORTED: u32 = 14;
     pub const INVALID_QUERY: u32 = 15;
-}
-
-/// What a fault means, for every caller (collection, `check`, error kinds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultClass {
-    /// The operation timeout expired (`w:TimedOut`, 2150858793).
-    TimedOut,
-    /// Authenticated but not allowed to read.
-    AccessDenied,
-    /// A code says the namespace does not exist.
-    InvalidNamespace,
-    /// A code says the class does not exist in the namespace.
-    InvalidClass,
-    /// A code says the select itself is wrong (a property the host's
-    /// release lacks, a query WMI cannot run).
-    InvalidQuery,
-    /// A code says the WMI provider failed to load or failed.
-    ProviderFailure,
-    /// `CannotProcessFilter` with no code that says why: WMI refused the
-    /// select (missing namespace or class, a property the release lacks, a
-    /// provider that failed to load: only the localized text tells).
-    FilterRefused,
-    Other,
 }
 
 impl WsmanFault {
