@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod progress;
+pub mod prune;
 pub mod report;
 pub mod simulate;
 
@@ -69,6 +70,7 @@ async fn run(command: Command) -> Exit {
         Command::Simulate(a) => simulate::run(a).await,
         Command::GenerateHistory(a) => generate::run(a).await,
         Command::Audit(a) => audit::run(a).await,
+        Command::Prune(a) => prune::run(a).await,
     }
 }
 
@@ -94,7 +96,8 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info,hvinv=info",
-        _ => "debug,hyper=info,rustls=info,sqlx=warn",
+        // sspi stays at info: its debug spans dump security-context state.
+        _ => "debug,hyper=info,rustls=info,sqlx=warn,sspi=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

@@ -25,6 +25,7 @@
 
 pub mod facts;
 pub mod outcomes;
+pub mod prunes;
 pub mod runs;
 
 use futures_util::stream::BoxStream;
@@ -32,8 +33,11 @@ use sqlx::SqlitePool;
 
 use crate::store::{Store, StoreError};
 
-pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner, norm_guid};
+/// The model's types the rows carry, for readers above the store.
+pub use crate::inventory::{Guid, VmState};
+pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
 pub use outcomes::{HostLabel, Outcome, OutcomeKey};
+pub use prunes::PruneRecord;
 pub use runs::Run;
 
 /// Rows as they come from the database, one at a time.
