@@ -22,7 +22,7 @@ mod enumeration;
 pub mod envelope;
 mod error;
 mod escape;
-mod fault;
+pub mod fault;
 mod header;
 mod identify;
 mod instance;
@@ -35,7 +35,7 @@ mod request;
 mod xml;
 
 pub use cim::EnumerationPage;
-pub use error::{WsmanError, WsmanFault};
+pub use error::{CimError, FaultClass, WsmanError, WsmanFault};
 pub use instance::{Instance, Reference, Value};
 pub use namespaces::wql_resource_uri;
 pub use parse_error::{MAX_DEPTH, MAX_INSTANCES, MAX_PROPERTIES, ParseError};
