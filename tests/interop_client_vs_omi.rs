@@ -72,6 +72,8 @@ fn config_at(port: u16, https: bool, password: &str) -> Arc<TransportConfig> {
             connect: Duration::from_secs(10),
             request: Duration::from_secs(30),
         },
+        auth: Default::default(),
+        kerberos: Default::default(),
     })
 }
 

@@ -56,6 +56,10 @@ pub enum TransportError {
     Tls(TlsFailure),
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// Kerberos failed (KDC unreachable, unknown principal, wrong password,
+    /// clock skew...), with the remedy in its message.
+    #[error("Kerberos authentication failed: {0}")]
+    Kerberos(super::kerberos::KerberosFailure),
     #[error("protocol error: {0}")]
     Protocol(String),
     /// Our own settings are unusable (unreadable CA file, malformed
@@ -73,7 +77,11 @@ impl TransportError {
     }
 
     pub fn is_auth(&self) -> bool {
-        matches!(self, TransportError::Auth(_))
+        match self {
+            TransportError::Auth(_) => true,
+            TransportError::Kerberos(f) => !f.is_unreachable(),
+            _ => false,
+        }
     }
 }
 
@@ -85,6 +93,8 @@ impl HasKind for TransportError {
             TransportError::Timeout { .. } => ErrorKind::Timeout,
             TransportError::Tls(_) => ErrorKind::Tls,
             TransportError::Auth(_) => ErrorKind::Auth,
+            TransportError::Kerberos(f) if f.is_unreachable() => ErrorKind::Unreachable,
+            TransportError::Kerberos(_) => ErrorKind::Auth,
             TransportError::Protocol(_) => ErrorKind::Protocol,
             TransportError::Config(_) => ErrorKind::Config,
         }
