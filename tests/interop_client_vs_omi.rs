@@ -571,3 +571,39 @@ async fn wrong_password_is_one_logon_attempt_and_an_auth_error() {
     c.close().await;
     assert_eq!(authenticates.load(Ordering::SeqCst), 1);
 }
+
+/// OMI's faults carry an `OMI_Error` with a CIM status and no WSManFault
+/// code: the one classifier reads them by that status.
+#[tokio::test]
+async fn omi_faults_classify_by_their_cim_status() {
+    use hvinv::wsman::FaultClass;
+    let mut c = client(config(false, PASSWORD), 32_000);
+    let err = select(&mut c, "root/cimv2", "SELECT * FROM Win32_NoSuchClass")
+        .await
+        .expect_err("no such class");
+    let f = err.fault().expect("a SOAP fault");
+    assert_eq!(f.error_class(), Some("OMI_Error"), "{f:?}");
+    // OMI says DestinationUnreachable here too: the CIM status decides.
+    assert_eq!(
+        f.subcode.as_deref(),
+        Some("DestinationUnreachable"),
+        "{f:?}"
+    );
+    assert_eq!(f.class(), FaultClass::InvalidClass, "{f:?}");
+    assert!(!f.message.is_empty(), "{f:?}");
+    let err = select(
+        &mut c,
+        "root/nosuchnamespace",
+        "SELECT * FROM Win32_OperatingSystem",
+    )
+    .await
+    .expect_err("no such namespace");
+    let f = err.fault().expect("a SOAP fault");
+    assert_eq!(f.class(), FaultClass::InvalidNamespace, "{f:?}");
+    let err = select(&mut c, "root/cimv2", "SELECT FROM WHERE")
+        .await
+        .expect_err("bad query");
+    let f = err.fault().expect("a SOAP fault");
+    assert_eq!(f.class(), FaultClass::InvalidQuery, "{f:?}");
+    c.close().await;
+}

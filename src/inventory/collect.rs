@@ -3,7 +3,7 @@
 
 use crate::inventory::classes::Win32Service;
 use crate::inventory::error::CollectError;
-use crate::inventory::fault::{FaultClass, classify};
+use crate::inventory::fault::{FaultClass, classify, retry_as_select_star};
 use crate::inventory::model::HostSnapshot;
 use crate::inventory::queries::{self, Query};
 use crate::inventory::results::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults};
@@ -56,15 +56,16 @@ async fn run<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<Instance>, WsmanE
     r.enumerate_wql(q.namespace, q.wql).await
 }
 
-/// A `Win32_*` select; when the host refuses its property list (an older
-/// release lacking one), the same class with `SELECT *`.
+/// A `Win32_*` select; when the host refuses it (`CannotProcessFilter`,
+/// typically a property an older release lacks), the same class once with
+/// `SELECT *`; a refusal of that is an error, not "class missing".
 async fn win32<R: WqlRunner>(
     r: &mut R,
     list: &Query,
     all: &Query,
 ) -> Result<Vec<Instance>, CollectError> {
     match run(r, list).await {
-        Err(e) if classify(&e) == FaultClass::InvalidQuery => {
+        Err(e) if retry_as_select_star(&e) => {
             run(r, all).await.map_err(|source| CollectError::Query {
                 query: all.id,
                 source: Box::new(source),

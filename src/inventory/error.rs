@@ -1,7 +1,6 @@
 //! Why collecting one host failed, and which `ErrorKind` that is.
 
 use crate::error::{ErrorKind, HasKind};
-use crate::inventory::fault::{FaultClass, classify};
 use crate::wsman::WsmanError;
 
 /// A property whose value could not be read as its CIM type (a number that
@@ -48,11 +47,8 @@ pub enum CollectError {
 impl HasKind for CollectError {
     fn kind(&self) -> ErrorKind {
         match self {
-            CollectError::Query { source, .. } => match classify(source) {
-                FaultClass::AccessDenied => ErrorKind::AccessDenied,
-                FaultClass::InvalidNamespace | FaultClass::InvalidClass => ErrorKind::Namespace,
-                FaultClass::InvalidQuery | FaultClass::Other => source.kind(),
-            },
+            // The wsman layer's one classification decides.
+            CollectError::Query { source, .. } => source.kind(),
             CollectError::NotHyperV | CollectError::VmmsNotRunning { .. } => ErrorKind::Namespace,
             CollectError::BadValue(_) | CollectError::Missing(_) => ErrorKind::Protocol,
         }

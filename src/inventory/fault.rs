@@ -1,82 +1,38 @@
-//! Sorting WS-Management failures into the few cases collection reacts to.
-//!
-//! Fault text is localized, so codes decide first; English text is only a
-//! fallback for hosts (and simulators) that send no usable code.
+//! What a failed select means for collection: the wsman layer's one
+//! classification (`WsmanFault::class`), extended to errors that are not
+//! SOAP faults. Never English text: Windows localizes it.
 
 use crate::error::{ErrorKind, HasKind};
-use crate::wsman::{WsmanError, WsmanFault};
-
-/// What a failed select means for collection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultClass {
-    /// The WMI namespace does not exist (no Hyper-V role, not a cluster node).
-    InvalidNamespace,
-    /// The class does not exist in the namespace.
-    InvalidClass,
-    /// The select was refused, typically for naming a property the host's
-    /// release lacks.
-    InvalidQuery,
-    /// Authenticated but not allowed to read.
-    AccessDenied,
-    Other,
-}
-
-// Property-level refusals WsmanFault::is_invalid_query does not cover.
-const WBEM_E_INVALID_PROPERTY: u32 = 0x8004_1011;
-const WBEM_E_INVALID_QUERY_TYPE: u32 = 0x8004_1018;
+pub use crate::wsman::FaultClass;
+use crate::wsman::WsmanError;
 
 pub fn classify(err: &WsmanError) -> FaultClass {
     match err {
-        WsmanError::Fault(f) => classify_fault(f),
-        other if other.kind() == ErrorKind::AccessDenied => FaultClass::AccessDenied,
-        other if other.kind() == ErrorKind::Namespace => FaultClass::InvalidNamespace,
-        _ => FaultClass::Other,
+        WsmanError::Fault(f) => f.class(),
+        other => match other.kind() {
+            ErrorKind::AccessDenied => FaultClass::AccessDenied,
+            ErrorKind::Timeout => FaultClass::TimedOut,
+            _ => FaultClass::Other,
+        },
     }
 }
 
-/// Codes first (the wsman layer's reading of them), then English text.
-pub fn classify_fault(f: &WsmanFault) -> FaultClass {
-    if f.is_invalid_namespace() {
-        FaultClass::InvalidNamespace
-    } else if f.is_access_denied() {
-        FaultClass::AccessDenied
-    } else if f.is_invalid_class() {
-        FaultClass::InvalidClass
-    } else if f.is_invalid_query()
-        || [f.provider_code, f.wmi_error_code, f.wsman_code]
-            .iter()
-            .flatten()
-            .any(|c| *c == WBEM_E_INVALID_PROPERTY || *c == WBEM_E_INVALID_QUERY_TYPE)
-    {
-        FaultClass::InvalidQuery
-    } else {
-        classify_text(f)
-    }
-}
-
-fn classify_text(f: &WsmanFault) -> FaultClass {
-    let text = format!(
-        "{} {}",
-        f.message,
-        f.provider_message.as_deref().unwrap_or_default()
-    )
-    .to_ascii_lowercase();
-    if text.contains("invalid namespace") {
-        FaultClass::InvalidNamespace
-    } else if text.contains("access is denied") || text.contains("access denied") {
-        FaultClass::AccessDenied
-    } else if text.contains("invalid class") || text.contains("class does not exist") {
-        FaultClass::InvalidClass
-    } else if text.contains("invalid query") || text.contains("invalid property") {
-        FaultClass::InvalidQuery
-    } else {
-        FaultClass::Other
-    }
+/// A select that names properties may be retried once as `SELECT *` on
+/// this: the host refused the select (a property its release lacks).
+pub fn retry_as_select_star(err: &WsmanError) -> bool {
+    err.fault().is_some_and(|f| {
+        f.is_cannot_process_filter()
+            || matches!(
+                f.class(),
+                FaultClass::InvalidQuery | FaultClass::FilterRefused
+            )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wsman::WsmanFault;
 
     fn fault(provider_code: Option<u32>, message: &str) -> WsmanError {
         WsmanError::Fault(WsmanFault {
@@ -99,6 +55,7 @@ mod tests {
             classify(&fault(Some(0x8004_1017), "x")),
             FaultClass::InvalidQuery
         );
+        assert!(retry_as_select_star(&fault(Some(0x8004_1017), "x")));
     }
 
     #[test]
@@ -113,19 +70,24 @@ mod tests {
             ..WsmanFault::default()
         });
         assert_eq!(classify(&e), FaultClass::AccessDenied);
+        assert!(!retry_as_select_star(&e));
     }
 
     #[test]
-    fn english_text_is_a_fallback_when_no_code_says_more() {
-        let e = fault(
-            None,
+    fn english_text_decides_nothing() {
+        for text in [
             "The WMI service returned an 'invalid namespace' error.",
-        );
-        assert_eq!(classify(&e), FaultClass::InvalidNamespace);
-        assert_eq!(
-            classify(&fault(None, "Invalid query")),
-            FaultClass::InvalidQuery
-        );
-        assert_eq!(classify(&fault(None, "something else")), FaultClass::Other);
+            "Invalid query",
+            "Access is denied.",
+            "The specified class does not exist in the given namespace.",
+        ] {
+            // CannotProcessFilter with only text: WMI refused the select.
+            assert_eq!(classify(&fault(None, text)), FaultClass::FilterRefused);
+            let bare = WsmanError::Fault(WsmanFault {
+                message: text.to_string(),
+                ..WsmanFault::default()
+            });
+            assert_eq!(classify(&bare), FaultClass::Other, "{text}");
+        }
     }
 }

@@ -1,12 +1,13 @@
 //! WS-Management errors and faults as data.
 
+use super::fault::FaultClass;
 use super::parse_error::ParseError;
 use crate::error::{ErrorKind, HasKind};
 use crate::transport::TransportError;
 use std::fmt;
 
 /// A SOAP fault as WinRM sends it (`s:Fault` with `f:WSManFault` detail).
-/// Classification helpers (`is_access_denied()`…) live in `fault.rs`.
+/// Its meaning (`class()`) is read in `fault.rs`, the only place that does.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WsmanFault {
     /// `s:Code/s:Value` (e.g. `s:Sender`), local part.
@@ -24,8 +25,46 @@ pub struct WsmanFault {
     pub provider_message: Option<String>,
     /// `MSFT_WmiError/error_Code`, when present.
     pub wmi_error_code: Option<u32>,
+    /// Every `f:WSManFault/@Code`, outermost first, at every nesting level.
+    pub wsman_codes: Vec<u32>,
+    /// The CIM error instance in `s:Detail` (`MSFT_WmiError`, `OMI_Error`).
+    /// Boxed: most faults have none, and errors travel by value.
+    pub cim_error: Option<Box<CimError>>,
     /// `wsman:FaultDetail` URI (e.g. `…/faultDetail/ResourceNotFound`).
     pub fault_detail: Option<String>,
+}
+
+/// A CIM error instance sent as fault detail (`MSFT_WmiError` on WinRM
+/// 3.0+, `OMI_Error` on OMI). Its `error_Code` is `WsmanFault::wmi_error_code`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CimError {
+    /// Local name of the instance element (`MSFT_WmiError`, `OMI_Error`).
+    pub class: String,
+    /// DMTF CIM status (`CIMStatusCode`): 2 access denied, 3 no namespace…
+    pub cim_status: Option<u32>,
+    /// `Message`, in the host's language.
+    pub message: Option<String>,
+    /// The code in `MessageID` when it reads `HRESULT 0x…`.
+    pub hresult: Option<u32>,
+}
+
+impl WsmanFault {
+    pub fn cim_status(&self) -> Option<u32> {
+        self.cim_error.as_ref().and_then(|e| e.cim_status)
+    }
+
+    pub fn hresult(&self) -> Option<u32> {
+        self.cim_error.as_ref().and_then(|e| e.hresult)
+    }
+
+    /// `MSFT_WmiError` / `OMI_Error`, when the fault carried one.
+    pub fn error_class(&self) -> Option<&str> {
+        self.cim_error.as_ref().map(|e| e.class.as_str())
+    }
+
+    fn error_message(&self) -> Option<&String> {
+        self.cim_error.as_ref().and_then(|e| e.message.as_ref())
+    }
 }
 
 impl fmt::Display for WsmanFault {
@@ -45,6 +84,12 @@ impl fmt::Display for WsmanFault {
             && *pm != self.message
         {
             write!(f, "; provider: {pm}")?;
+        }
+        if let Some(em) = self.error_message()
+            && *em != self.message
+            && Some(em) != self.provider_message.as_ref()
+        {
+            write!(f, "; {}: {em}", self.error_class().unwrap_or("error"))?;
         }
         if let Some(pc) = self.provider_code.filter(|c| Some(*c) != self.wsman_code) {
             write!(f, " (0x{pc:08X})")?;
@@ -82,17 +127,15 @@ impl HasKind for WsmanError {
     fn kind(&self) -> ErrorKind {
         match self {
             WsmanError::Transport(t) => t.kind(),
-            WsmanError::Fault(f) => {
-                if f.is_timed_out() {
-                    ErrorKind::Timeout
-                } else if f.is_access_denied() {
-                    ErrorKind::AccessDenied
-                } else if f.is_invalid_namespace() || f.is_invalid_class() {
-                    ErrorKind::Namespace
-                } else {
-                    ErrorKind::Protocol
-                }
-            }
+            WsmanError::Fault(f) => match f.class() {
+                FaultClass::TimedOut => ErrorKind::Timeout,
+                FaultClass::AccessDenied => ErrorKind::AccessDenied,
+                FaultClass::InvalidNamespace | FaultClass::InvalidClass => ErrorKind::Namespace,
+                FaultClass::InvalidQuery
+                | FaultClass::ProviderFailure
+                | FaultClass::FilterRefused
+                | FaultClass::Other => ErrorKind::Protocol,
+            },
             WsmanError::Timeout { .. } => ErrorKind::Timeout,
             WsmanError::Parse(p) => p.kind(),
             WsmanError::HttpStatus { .. }

@@ -22,7 +22,7 @@ mod enumeration;
 pub mod envelope;
 mod error;
 mod escape;
-mod fault;
+pub mod fault;
 mod header;
 mod identify;
 mod instance;
@@ -35,7 +35,8 @@ mod request;
 mod xml;
 
 pub use cim::EnumerationPage;
-pub use error::{WsmanError, WsmanFault};
+pub use error::{CimError, WsmanError, WsmanFault};
+pub use fault::FaultClass;
 pub use instance::{Instance, Reference, Value};
 pub use namespaces::wql_resource_uri;
 pub use parse_error::{MAX_DEPTH, MAX_INSTANCES, MAX_PROPERTIES, ParseError};
