@@ -35,8 +35,8 @@ mod request;
 mod xml;
 
 pub use cim::EnumerationPage;
-pub use error::{CimError, WsmanError, WsmanFault};
-pub use fault::FaultClass;
+pub use error::WsmanError;
+pub use fault::{CimError, FaultClass, WsmanFault};
 pub use instance::{Instance, Reference, Value};
 pub use namespaces::wql_resource_uri;
 pub use parse_error::{MAX_DEPTH, MAX_INSTANCES, MAX_PROPERTIES, ParseError};
