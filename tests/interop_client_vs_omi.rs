@@ -72,6 +72,8 @@ fn config_at(port: u16, https: bool, password: &str) -> Arc<TransportConfig> {
             connect: Duration::from_secs(10),
             request: Duration::from_secs(30),
         },
+        auth: Default::default(),
+        kerberos: Default::default(),
     })
 }
 
@@ -428,7 +430,7 @@ fn assert_snapshot_matches_rows(s: &HostSnapshot, rows: &[Row]) {
         let want_bios = set
             .get("BIOSGUID")
             .map(|b| b.trim_matches(|c| c == '{' || c == '}').to_string());
-        assert_eq!(vm.bios_guid, want_bios, "{guid}");
+        assert_eq!(vm.bios_guid.as_deref(), want_bios.as_deref(), "{guid}");
         assert_eq!(
             vm.bios_serial.as_deref(),
             set.get("BIOSSerialNumber"),

@@ -67,6 +67,8 @@ fn config(
             connect: Duration::from_secs(10),
             request: Duration::from_secs(20),
         },
+        auth: Default::default(),
+        kerberos: Default::default(),
     })
 }
 

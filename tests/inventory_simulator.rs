@@ -2,7 +2,7 @@
 //! values are computed from the `Estate` definition, never from output.
 
 use hvinv::error::{ErrorKind, HasKind};
-use hvinv::inventory::{HostSnapshot, QUERIES, Replication, VmState, collect_host};
+use hvinv::inventory::{Guid, HostSnapshot, QUERIES, Replication, VmState, collect_host};
 use hvinv::simulator::{
     self, DEFAULT_ACCOUNT, DEFAULT_PASSWORD, Estate, HyperVNamespace, SimConfig, SimEndpoint,
     SimHost, Simulator,
@@ -158,7 +158,7 @@ fn check_host(estate: &Estate, h: &SimHost, s: &HostSnapshot) {
                 .iter()
                 .map(|o| {
                     (
-                        o.vm_guid.clone().unwrap_or_default(),
+                        o.vm_guid.clone().map(Guid::into_string).unwrap_or_default(),
                         o.owner_node.clone().unwrap_or_default(),
                     )
                 })

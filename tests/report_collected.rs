@@ -131,7 +131,7 @@ async fn reports_over_two_collected_generations_match_the_estate() {
         let got: BTreeMap<&str, i64> = t
             .vms
             .iter()
-            .map(|v| (v.id.as_str(), v.vcpus.unwrap()))
+            .map(|v| (v.id.as_str(), i64::from(v.vcpus.unwrap())))
             .collect();
         assert_eq!(got, want, "VMs of {}", h.name);
     }

@@ -250,7 +250,7 @@ async fn cluster_facts_are_written_once_per_run_and_extend_when_unchanged() {
             },
         ],
         vm_owners: vec![VmOwner {
-            vm_guid: Some(vm_guid(1, 0)),
+            vm_guid: Some(vm_guid(1, 0).into()),
             resource: Some("Virtual Machine vm-1-0".into()),
             owner_node: Some("HV0001".into()),
             state: "online".into(),

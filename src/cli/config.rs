@@ -4,7 +4,8 @@
 use crate::collection::HostPlan;
 use crate::transport::thumbprint::Thumbprint;
 use crate::transport::{
-    Address, Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
+    Address, AuthMechanism, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
+    TlsOptions, TransportConfig,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -51,6 +52,12 @@ struct RawSettings {
     concurrency: Option<usize>,
     /// Socket address to dial instead of resolving `address` (tests, split DNS).
     connect_to: Option<String>,
+    /// Kerberos realm of the account (default: the domain of user@domain).
+    realm: Option<String>,
+    /// `host[:port]` of a KDC (default: krb5.conf).
+    kdc: Option<String>,
+    /// Service class of the host principal (default WSMAN).
+    spn_service: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +76,12 @@ struct RawHost {
     insecure_skip_verify: Option<bool>,
     timeout_secs: Option<u64>,
     connect_to: Option<String>,
+    /// Kerberos realm of the account (default: the domain of user@domain).
+    realm: Option<String>,
+    /// `host[:port]` of a KDC (default: krb5.conf).
+    kdc: Option<String>,
+    /// Service class of the host principal (default WSMAN).
+    spn_service: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -207,15 +220,19 @@ impl Config {
             }
             let target_address =
                 Address::new(&address, port).map_err(|e| invalid(key("address"), e.to_string()))?;
-            match s.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
-                None | Some("negotiate") | Some("ntlm") => {}
+            let auth = match s.auth.as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("negotiate") => AuthMechanism::Negotiate,
+                Some("kerberos") => AuthMechanism::Kerberos,
+                Some("ntlm") => AuthMechanism::Ntlm,
                 Some(other) => {
                     return Err(invalid(
                         key("auth"),
-                        format!("`{other}` is not supported; use \"negotiate\" (NTLM)"),
+                        format!(
+                            "`{other}` is not supported; use \"negotiate\", \"kerberos\" or \"ntlm\""
+                        ),
                     ));
                 }
-            }
+            };
             let username = s
                 .username
                 .clone()
@@ -308,6 +325,12 @@ impl Config {
                     connect: timeout.min(Duration::from_secs(10)),
                     request: timeout.min(Duration::from_secs(60)),
                 },
+                auth,
+                kerberos: KerberosOptions {
+                    realm: s.realm.clone(),
+                    kdc: s.kdc.clone(),
+                    spn_service: s.spn_service.clone(),
+                },
             };
             hosts.push(HostPlan {
                 address,
@@ -350,6 +373,9 @@ fn merge(d: &RawSettings, h: RawHost) -> RawSettings {
         timeout_secs: h.timeout_secs.or(d.timeout_secs),
         concurrency: d.concurrency,
         connect_to: h.connect_to,
+        realm: h.realm.or_else(|| d.realm.clone()),
+        kdc: h.kdc.or_else(|| d.kdc.clone()),
+        spn_service: h.spn_service.or_else(|| d.spn_service.clone()),
     }
 }
 

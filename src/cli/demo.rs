@@ -48,6 +48,8 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
                     insecure_skip_verify: false,
                 },
                 timeouts: Timeouts::default(),
+                auth: Default::default(),
+                kerberos: Default::default(),
             };
             HostPlan {
                 address: host,

@@ -94,7 +94,8 @@ fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
         1 => "info,hvinv=info",
-        _ => "debug,hyper=info,rustls=info,sqlx=warn",
+        // sspi stays at info: its debug spans dump security-context state.
+        _ => "debug,hyper=info,rustls=info,sqlx=warn,sspi=info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

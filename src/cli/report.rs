@@ -3,6 +3,7 @@
 use super::Exit;
 use super::args::{FormatArg, OutputArgs, ReportCommand};
 use crate::report::{self, Format, Report, ReportError};
+use crate::store::read::VmState;
 use crate::store::{OpenMode, Store};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::io::{IsTerminal, Write};
@@ -76,10 +77,10 @@ pub(crate) fn counted_states(states: &[String]) -> Result<Vec<String>, ReportErr
         if s.is_empty() {
             continue;
         }
-        if !report::pvu::KNOWN_STATES.contains(&s.as_str()) {
+        if VmState::parse(&s).is_none() {
             return Err(ReportError::Option(format!(
                 "--counted-states: unknown state {s:?} (known: {})",
-                report::pvu::KNOWN_STATES.join(", ")
+                report::pvu::known_states()
             )));
         }
         out.push(s);

@@ -4,7 +4,7 @@
 use crate::error::{ErrorKind, HasKind};
 use crate::inventory;
 use crate::store::HostOutcome;
-use crate::transport::{Connection, TransportConfig};
+use crate::transport::{AuthUsed, Connection, TransportConfig};
 use crate::wsman::{Client, ClientOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +22,15 @@ pub struct HostPlan {
 /// Collects one host. Retries once, after a short back-off, when the failure
 /// is connection-level and the host's deadline leaves room.
 pub async fn collect_host_within_deadline(host: &HostPlan, opts: &ClientOptions) -> HostOutcome {
+    collect_host_with_auth(host, opts).await.0
+}
+
+/// Like `collect_host_within_deadline`, also saying which mechanism (NTLM
+/// or Kerberos) the last attempt authenticated with, if it got that far.
+pub async fn collect_host_with_auth(
+    host: &HostPlan,
+    opts: &ClientOptions,
+) -> (HostOutcome, Option<AuthUsed>) {
     let start = Instant::now();
     let deadline = start + host.timeout;
     let mut round_trips = 0;
@@ -31,15 +40,30 @@ pub async fn collect_host_within_deadline(host: &HostPlan, opts: &ClientOptions)
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut client = Client::new(Connection::new(host.transport.clone()), opts.clone());
         let outcome = tokio::time::timeout(remaining, inventory::collect_host(&mut client)).await;
-        round_trips += client.connection().stats().round_trips;
+        let stats = client.connection().stats();
+        round_trips += stats.round_trips;
+        let auth = stats.auth;
+        if let Some(auth) = auth {
+            match client.connection().kerberos_fallback_reason() {
+                Some(why) => tracing::info!(
+                    host = %host.address,
+                    "authenticated with {} (Kerberos not used: {why})",
+                    auth.as_str()
+                ),
+                None => {
+                    tracing::info!(host = %host.address, "authenticated with {}", auth.as_str())
+                }
+            }
+        }
         client.close().await;
         let (kind, message) = match outcome {
             Ok(Ok(snapshot)) => {
-                return HostOutcome::Ok {
+                let outcome = HostOutcome::Ok {
                     snapshot,
                     round_trips,
                     duration: start.elapsed(),
                 };
+                return (outcome, auth);
             }
             Ok(Err(e)) => (e.kind(), e.to_string()),
             Err(_) => (
@@ -53,12 +77,13 @@ pub async fn collect_host_within_deadline(host: &HostPlan, opts: &ClientOptions)
         let backoff = Duration::from_millis(500 * attempt);
         let room = deadline.saturating_duration_since(Instant::now());
         if attempt >= 2 || !kind.is_retryable() || room <= backoff * 2 {
-            return HostOutcome::Failed {
+            let outcome = HostOutcome::Failed {
                 kind,
                 message,
                 round_trips,
                 duration: start.elapsed(),
             };
+            return (outcome, auth);
         }
         tracing::info!(host = %host.address, %kind, "retrying after {message}");
         tokio::time::sleep(backoff).await;

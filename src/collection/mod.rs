@@ -10,7 +10,7 @@ mod host;
 mod summary;
 
 pub use coverage::ClusterCoverage;
-pub use host::{HostPlan, collect_host_within_deadline};
+pub use host::{HostPlan, collect_host_with_auth, collect_host_within_deadline};
 pub use summary::{HostFailure, RunSummary};
 
 use crate::store::{HostOutcome, OpenMode, RunId, Store, StoreError};
@@ -97,7 +97,9 @@ async fn collect_and_record(
     observer: &dyn RunObserver,
 ) -> Result<RunSummary, RunError> {
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
-    let (tx, mut rx) = mpsc::channel::<(String, HostOutcome)>(opts.concurrency.max(1) * 2);
+    let (tx, mut rx) = mpsc::channel::<(String, HostOutcome, Option<crate::transport::AuthUsed>)>(
+        opts.concurrency.max(1) * 2,
+    );
     let client_opts = opts.client.clone();
     let plans = hosts.to_vec();
     let producer = tokio::spawn(async move {
@@ -109,9 +111,9 @@ async fn collect_and_record(
             let tx = tx.clone();
             let client_opts = client_opts.clone();
             tasks.spawn(async move {
-                let outcome = collect_host_within_deadline(&host, &client_opts).await;
+                let (outcome, auth) = collect_host_with_auth(&host, &client_opts).await;
                 drop(permit);
-                let _ = tx.send((host.address.clone(), outcome)).await;
+                let _ = tx.send((host.address.clone(), outcome, auth)).await;
             });
             // Reap finished tasks as we go so memory follows the window, not the estate.
             while tasks.try_join_next().is_some() {}
@@ -121,8 +123,9 @@ async fn collect_and_record(
 
     let mut summary = RunSummary::new(run_id, hosts.len());
     let mut coverage = ClusterCoverage::default();
-    while let Some((address, outcome)) = rx.recv().await {
+    while let Some((address, outcome, auth)) = rx.recv().await {
         summary.add(&address, &outcome);
+        summary.add_auth(auth);
         if let HostOutcome::Ok { snapshot, .. } = &outcome {
             coverage.add(snapshot);
         }

@@ -34,6 +34,9 @@ pub struct RunSummary {
     /// Cluster nodes that own clustered VMs but are not in the configuration
     /// ("incomplete virtualization" in the licence tool's words).
     pub incomplete_coverage: Vec<String>,
+    /// Hosts per authentication mechanism (`kerberos`, `ntlm`), as the
+    /// last attempt on each host authenticated.
+    pub authentication: BTreeMap<String, usize>,
 }
 
 impl RunSummary {
@@ -86,6 +89,16 @@ impl RunSummary {
                     message: message.clone(),
                 });
             }
+        }
+    }
+
+    /// Counts the mechanism one host authenticated with.
+    pub(super) fn add_auth(&mut self, auth: Option<crate::transport::AuthUsed>) {
+        if let Some(auth) = auth {
+            *self
+                .authentication
+                .entry(auth.as_str().to_string())
+                .or_default() += 1;
         }
     }
 

@@ -6,7 +6,9 @@ use super::{Ladder, StepStatus};
 use crate::error::{ErrorKind, HasKind};
 use crate::inventory::classes::{MsclusterCluster, Win32Service};
 use crate::inventory::queries;
-use crate::transport::{Connection, Scheme, TlsFailure, TransportConfig, TransportError, probe};
+use crate::transport::{
+    AuthUsed, Connection, Scheme, TlsFailure, TransportConfig, TransportError, probe,
+};
 use crate::wsman::{Client, ClientOptions, WsmanError};
 use std::sync::Arc;
 
@@ -94,11 +96,16 @@ pub(super) async fn authenticate(
     let mut client = Client::new(Connection::new(cfg.clone()), opts.clone());
     match client.identify().await {
         Ok(info) => {
-            l.pass(AUTHENTICATION, format!("NTLMv2 as {}", account(cfg)));
+            l.pass(AUTHENTICATION, mechanism_detail(client.connection(), cfg));
             let how = if https {
                 "TLS certificate verified"
             } else {
-                "SOAP bodies sealed with NTLM (AllowUnencrypted can stay false)"
+                match client.connection().stats().auth {
+                    Some(AuthUsed::Kerberos) => {
+                        "SOAP bodies sealed with the Kerberos session key (AllowUnencrypted can stay false)"
+                    }
+                    _ => "SOAP bodies sealed with NTLM (AllowUnencrypted can stay false)",
+                }
             };
             let product = [info.product_vendor, info.product_version]
                 .into_iter()
@@ -129,6 +136,9 @@ fn identify_failure(e: &WsmanError, cfg: &TransportConfig) -> (&'static str, Str
     let host = cfg.target.host();
     match e {
         WsmanError::Transport(TransportError::Tls(f)) => (TRANSPORT_SECURITY, tls_remedy(f, host)),
+        // Each Kerberos failure names its own remedy (KDC, principal,
+        // password, clock).
+        WsmanError::Transport(TransportError::Kerberos(f)) => (AUTHENTICATION, f.to_string()),
         _ => match e.kind() {
             ErrorKind::Auth => (AUTHENTICATION, REMEDY_AUTH.to_string()),
             ErrorKind::Tls => (
@@ -140,6 +150,23 @@ fn identify_failure(e: &WsmanError, cfg: &TransportConfig) -> (&'static str, Str
                 (LISTENER, remedy::listener(cfg.target.scheme).to_string())
             }
             _ => (TRANSPORT_SECURITY, REMEDY_SEALING.to_string()),
+        },
+    }
+}
+
+/// Which mechanism authenticated, as whom, and why not Kerberos when
+/// `negotiate` fell back to NTLM.
+fn mechanism_detail(conn: &Connection, cfg: &TransportConfig) -> String {
+    match conn.stats().auth {
+        Some(AuthUsed::Kerberos) => format!(
+            "Kerberos ({}/{}) as {}",
+            cfg.kerberos.spn_service(),
+            cfg.target.host().to_ascii_lowercase(),
+            account(cfg)
+        ),
+        _ => match conn.kerberos_fallback_reason() {
+            Some(why) => format!("NTLMv2 as {} (Kerberos not used: {why})", account(cfg)),
+            None => format!("NTLMv2 as {}", account(cfg)),
         },
     }
 }

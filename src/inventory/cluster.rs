@@ -30,7 +30,7 @@ pub(crate) fn build_cluster(c: &ClusterResults) -> Result<Option<ClusterSnapshot
         .iter()
         .map(|i| {
             MsclusterResource::from_instance(i).map(|r| VmOwner {
-                vm_guid: r.vm_id.as_deref().and_then(normalize_guid),
+                vm_guid: r.vm_id.as_deref().and_then(Guid::parse),
                 resource: r.name,
                 owner_node: r.owner_node,
                 state: MsclusterResource::state_name(r.state),

@@ -15,8 +15,8 @@ mod vms;
 pub use collect::{WqlRunner, collect_host, collect_with, run_queries};
 pub use error::{BadValue, CollectError};
 pub use model::{
-    ClusterNode, ClusterSnapshot, HostIdentity, HostSnapshot, Processor, Replication, VmOwner,
-    VmSnapshot, VmState,
+    ClusterNode, ClusterSnapshot, Guid, HostIdentity, HostSnapshot, Processor, Replication,
+    VmOwner, VmSnapshot, VmState,
 };
 pub use queries::{QUERIES, Query};
 pub use results::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults};

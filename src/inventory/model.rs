@@ -75,8 +75,8 @@ pub struct ClusterNode {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmOwner {
-    /// `PrivateProperties.VmID`, upper case; `None` when the host did not say.
-    pub vm_guid: Option<String>,
+    /// `PrivateProperties.VmID`; `None` when the host did not say.
+    pub vm_guid: Option<Guid>,
     /// The resource name (`Virtual Machine <name>`).
     pub resource: Option<String>,
     pub owner_node: Option<String>,
@@ -108,6 +108,22 @@ pub enum VmState {
 }
 
 impl VmState {
+    /// Every state, in the order people read them.
+    pub const ALL: [VmState; 7] = [
+        VmState::Running,
+        VmState::Off,
+        VmState::Saved,
+        VmState::Paused,
+        VmState::Starting,
+        VmState::Stopping,
+        VmState::Other,
+    ];
+
+    /// The state named `s` as `as_str` spells it.
+    pub fn parse(s: &str) -> Option<VmState> {
+        VmState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
     /// From `Msvm_ComputerSystem.EnabledState`: the CIM values v2 uses
     /// (2, 3, 4, 6 saved, 9 paused, 10) and the vendor values v1 uses
     /// (32768 paused, 32769 saved, 32770 starting, 32774 stopping, …).
@@ -133,6 +149,18 @@ impl VmState {
             VmState::Stopping => "stopping",
             VmState::Other => "other",
         }
+    }
+}
+
+impl PartialEq<&str> for VmState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for VmState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -174,11 +202,12 @@ impl Replication {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VmSnapshot {
-    /// `Msvm_ComputerSystem.Name`, upper case, no braces.
-    pub guid: String,
+    /// `Msvm_ComputerSystem.Name`.
+    pub guid: Guid,
     pub name: Option<String>,
-    /// As read (upper case, no braces); see `bios_guid_swapped`.
-    pub bios_guid: Option<String>,
+    /// As read (upper case, no braces); `Guid::swapped` gives the other
+    /// byte order.
+    pub bios_guid: Option<Guid>,
     pub bios_serial: Option<String>,
     pub state: VmState,
     pub enabled_state: Option<u16>,
@@ -196,43 +225,119 @@ pub struct VmSnapshot {
     pub clustered: bool,
 }
 
-impl VmSnapshot {
-    /// The BIOS GUID with its first three fields byte-swapped: the other
-    /// order a guest-side tool may print its SMBIOS UUID in.
-    pub fn bios_guid_swapped(&self) -> Option<String> {
-        self.bios_guid.as_deref().and_then(swap_guid_fields)
+/// A GUID as hvinv keys VMs and compares them: upper case, hyphenated, no
+/// braces. Every way to build one normalises, so two spellings of the same
+/// GUID are equal:
+/// - [`Guid::parse`]: only a real GUID (8-4-4-4-12 hex; braces and
+///   surrounding space allowed), else `None`;
+/// - [`Guid::or_text`]: what a host sent where a GUID belongs: the GUID, or
+///   the text upper case without its braces (it still identifies);
+/// - [`Guid::from_stored`]: a value read back from the store, or typed by a
+///   person: trimmed, braces stripped, upper case.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Guid(String);
+
+impl Guid {
+    pub fn parse(s: &str) -> Option<Guid> {
+        let t = s.trim();
+        let t = t.strip_prefix('{').unwrap_or(t);
+        let t = t.strip_suffix('}').unwrap_or(t);
+        // Only the 8-4-4-4-12 form: WMI never sends others, and a looser
+        // parse could take a computer name made of hex digits for a GUID.
+        if t.len() != 36 {
+            return None;
+        }
+        let u = uuid::Uuid::try_parse(t).ok()?;
+        Some(Guid::of(u))
+    }
+
+    pub fn or_text(s: &str) -> Guid {
+        Guid::parse(s).unwrap_or_else(|| Guid(s.trim_matches(['{', '}']).to_ascii_uppercase()))
+    }
+
+    pub fn from_stored(s: &str) -> Guid {
+        Guid(
+            s.trim()
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .to_ascii_uppercase(),
+        )
+    }
+
+    /// The first three fields byte-swapped (little-endian firmware order ↔
+    /// RFC order): the other order a tool may print an SMBIOS UUID in.
+    /// `None` unless this is a real GUID.
+    pub fn swapped(&self) -> Option<Guid> {
+        let u = uuid::Uuid::try_parse(&self.0).ok()?;
+        Some(Guid::of(uuid::Uuid::from_bytes_le(*u.as_bytes())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    fn of(u: uuid::Uuid) -> Guid {
+        Guid(
+            u.hyphenated()
+                .encode_upper(&mut uuid::Uuid::encode_buffer())
+                .to_string(),
+        )
     }
 }
 
-/// `{9f2c5b7a-…}` → `9F2C5B7A-…`; `None` unless it is a GUID.
-pub fn normalize_guid(s: &str) -> Option<String> {
-    let t = s.trim();
-    let t = t.strip_prefix('{').unwrap_or(t);
-    let t = t.strip_suffix('}').unwrap_or(t);
-    // Only the 8-4-4-4-12 form: WMI never sends others, and a looser parse
-    // could take a computer name made of hex digits for a GUID.
-    if t.len() != 36 {
-        return None;
+impl std::ops::Deref for Guid {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
     }
-    let u = uuid::Uuid::try_parse(t).ok()?;
-    Some(
-        u.hyphenated()
-            .encode_upper(&mut uuid::Uuid::encode_buffer())
-            .to_string(),
-    )
 }
 
-/// Byte-swaps the first three fields (little-endian firmware order ↔ RFC order).
-pub fn swap_guid_fields(s: &str) -> Option<String> {
-    let g = normalize_guid(s)?;
-    let u = uuid::Uuid::try_parse(&g).ok()?;
-    let swapped = uuid::Uuid::from_bytes_le(*u.as_bytes());
-    Some(
-        swapped
-            .hyphenated()
-            .encode_upper(&mut uuid::Uuid::encode_buffer())
-            .to_string(),
-    )
+impl std::fmt::Display for Guid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for Guid {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Guid {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for Guid {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+/// For hand-built snapshots: normalised as a host's value would be.
+impl From<&str> for Guid {
+    fn from(s: &str) -> Guid {
+        Guid::or_text(s)
+    }
+}
+
+impl From<String> for Guid {
+    fn from(s: String) -> Guid {
+        Guid::or_text(&s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Guid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Guid, D::Error> {
+        String::deserialize(d).map(|s| Guid::from_stored(&s))
+    }
 }
 
 /// Host UUIDs firmware vendors ship unset; keying hosts on them would merge
@@ -288,6 +393,14 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(VmState::from_enabled_state(Some(v)), want, "{v}");
         }
+        for s in VmState::ALL {
+            assert_eq!(VmState::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert_eq!(VmState::parse("Running"), None);
         assert_eq!(VmState::from_enabled_state(None), VmState::Other);
     }
 
@@ -311,44 +424,35 @@ mod tests {
     #[test]
     fn bios_guid_swap_matches_firmware_byte_order() {
         // virt-who's example: {78563412-AB90-EFCD-…} is 12345678-90AB-CDEF-….
+        let g = Guid::parse("{78563412-ab90-efcd-1234-567890abcdef}").unwrap();
         assert_eq!(
-            swap_guid_fields("{78563412-ab90-efcd-1234-567890abcdef}").as_deref(),
+            g.swapped().as_deref(),
             Some("12345678-90AB-CDEF-1234-567890ABCDEF")
         );
-        let vm = VmSnapshot {
-            guid: "X".into(),
-            name: None,
-            bios_guid: Some("12345678-90AB-CDEF-1234-567890ABCDEF".into()),
-            bios_serial: None,
-            state: VmState::Off,
-            enabled_state: None,
-            health_state: None,
-            vcpus: None,
-            cpu_limit_pct: None,
-            cpu_reservation_pct: None,
-            cpu_weight: None,
-            memory_mb: None,
-            dynamic_memory: None,
-            replication: Replication::None,
-            replication_mode: None,
-            generation: None,
-            version: None,
-            clustered: false,
-        };
-        assert_eq!(
-            vm.bios_guid_swapped().as_deref(),
-            Some("78563412-AB90-EFCD-1234-567890ABCDEF")
-        );
+        assert_eq!(g.swapped().and_then(|s| s.swapped()), Some(g));
+        assert_eq!(Guid::or_text("not-a-guid").swapped(), None);
     }
 
     #[test]
     fn guids_normalize_to_upper_without_braces() {
         assert_eq!(
-            normalize_guid(" {9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab} ").as_deref(),
+            Guid::parse(" {9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab} ").as_deref(),
             Some("9F2C5B7A-1E0D-4C3B-9A8F-0123456789AB")
         );
-        assert_eq!(normalize_guid("HV01"), None);
-        assert_eq!(normalize_guid("9f2c5b7a1e0d4c3b9a8f0123456789ab"), None);
+        assert_eq!(Guid::parse("HV01"), None);
+        assert_eq!(Guid::parse("9f2c5b7a1e0d4c3b9a8f0123456789ab"), None);
+        assert_eq!(Guid::parse("9F2C5B7A-1E0D-4C3B-9A8F-0123456789AZ"), None);
+        // A host's non-GUID value is kept, upper case without braces (not
+        // trimmed: the stored key of such a value must not change).
+        assert_eq!(Guid::or_text("{abc }"), "ABC ");
+        assert_eq!(
+            Guid::or_text("{9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab}"),
+            "9F2C5B7A-1E0D-4C3B-9A8F-0123456789AB"
+        );
+        // Stored or typed values: trimmed, every brace at the ends dropped.
+        assert_eq!(Guid::from_stored(" {{abc}} "), "ABC");
+        let g: Guid = serde_json::from_str("\"{9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab}\"").unwrap();
+        assert_eq!(g, "9F2C5B7A-1E0D-4C3B-9A8F-0123456789AB");
     }
 
     #[test]

@@ -101,15 +101,14 @@ fn host_identity(
     warnings: &mut Vec<String>,
 ) -> HostIdentity {
     let uuid = product.uuid.as_deref().and_then(|u| {
-        let norm =
-            normalize_guid(u).unwrap_or_else(|| u.trim_matches(['{', '}']).to_ascii_uppercase());
+        let norm = Guid::or_text(u);
         if is_placeholder_uuid(&norm) {
             warnings.push(format!(
                 "host UUID {norm} is a firmware placeholder; the host is identified by its serial"
             ));
             None
         } else {
-            Some(norm)
+            Some(norm.into_string())
         }
     });
     let serial = [

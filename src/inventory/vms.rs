@@ -14,10 +14,10 @@ const REALIZED: &str = "Microsoft:Hyper-V:System:Realized";
 
 /// The GUID in a setting-data `InstanceID`: `Microsoft:<GUID>` or
 /// `Microsoft:<GUID>\<device>\<n>`.
-pub fn instance_id_guid(instance_id: &str) -> Option<String> {
+pub fn instance_id_guid(instance_id: &str) -> Option<Guid> {
     let rest = instance_id.trim().strip_prefix("Microsoft:")?;
     let guid = rest.split(['\\', '/']).next()?;
-    normalize_guid(guid)
+    Guid::parse(guid)
 }
 
 pub(crate) fn build_vms(
@@ -25,8 +25,8 @@ pub(crate) fn build_vms(
     cluster: Option<&ClusterSnapshot>,
 ) -> Result<Vec<VmSnapshot>, CollectError> {
     // Realized configurations, keyed by VM GUID; and configuration GUID → VM.
-    let mut settings: HashMap<String, MsvmVirtualSystemSettingData> = HashMap::new();
-    let mut config_to_vm: HashMap<String, String> = HashMap::new();
+    let mut settings: HashMap<Guid, MsvmVirtualSystemSettingData> = HashMap::new();
+    let mut config_to_vm: HashMap<Guid, Guid> = HashMap::new();
     for i in &h.settings {
         let s = MsvmVirtualSystemSettingData::from_instance(i)?;
         if !is_current(&s, h.namespace) {
@@ -37,7 +37,7 @@ pub(crate) fn build_vms(
             .virtual_system_identifier
             .as_deref()
             .or(s.system_name.as_deref())
-            .and_then(normalize_guid)
+            .and_then(Guid::parse)
             .or_else(|| config.clone());
         let Some(vm) = vm else { continue };
         if let Some(c) = config {
@@ -48,14 +48,14 @@ pub(crate) fn build_vms(
 
     // Checkpoint rows carry their checkpoint's GUID, which is no VM's
     // realized configuration GUID, so they never reach this map.
-    let mut cpu: HashMap<String, MsvmProcessorSettingData> = HashMap::new();
+    let mut cpu: HashMap<Guid, MsvmProcessorSettingData> = HashMap::new();
     for i in &h.processor_settings {
         let p = MsvmProcessorSettingData::from_instance(i)?;
         if let Some(vm) = owner(p.instance_id.as_deref(), &config_to_vm) {
             cpu.entry(vm).or_insert(p);
         }
     }
-    let mut mem: HashMap<String, MsvmMemorySettingData> = HashMap::new();
+    let mut mem: HashMap<Guid, MsvmMemorySettingData> = HashMap::new();
     for i in &h.memory_settings {
         let m = MsvmMemorySettingData::from_instance(i)?;
         if let Some(vm) = owner(m.instance_id.as_deref(), &config_to_vm) {
@@ -78,7 +78,7 @@ pub(crate) fn build_vms(
         let sys = MsvmComputerSystem::from_instance(i)?;
         // A VM is a system whose Name is a realized configuration's VM GUID;
         // the host row (Name = computer name) and anything else never match.
-        let Some(guid) = sys.name.as_deref().and_then(normalize_guid) else {
+        let Some(guid) = sys.name.as_deref().and_then(Guid::parse) else {
             continue;
         };
         let Some(s) = settings.get(&guid) else {
@@ -91,9 +91,7 @@ pub(crate) fn build_vms(
         let m = mem.get(&guid);
         vms.push(VmSnapshot {
             name: sys.element_name.clone().or_else(|| s.element_name.clone()),
-            bios_guid: s.bios_guid.as_deref().map(|b| {
-                normalize_guid(b).unwrap_or_else(|| b.trim_matches(['{', '}']).to_ascii_uppercase())
-            }),
+            bios_guid: s.bios_guid.as_deref().map(Guid::or_text),
             bios_serial: s.bios_serial_number.clone(),
             state: VmState::from_enabled_state(sys.enabled_state),
             enabled_state: sys.enabled_state,
@@ -127,7 +125,7 @@ fn is_current(s: &MsvmVirtualSystemSettingData, ns: HyperVNamespace) -> bool {
     }
 }
 
-fn owner(instance_id: Option<&str>, config_to_vm: &HashMap<String, String>) -> Option<String> {
+fn owner(instance_id: Option<&str>, config_to_vm: &HashMap<Guid, Guid>) -> Option<Guid> {
     config_to_vm.get(&instance_id_guid(instance_id?)?).cloned()
 }
 

@@ -3,9 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::pvu::vm_filter::parse_guid;
 use super::{ReportError, time};
-use crate::store::read::{Reader, VmFacts, norm_guid};
+use crate::store::read::{Guid, Reader, VmFacts};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -36,7 +35,7 @@ pub struct RunAt {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VmHistory {
-    pub id: String,
+    pub id: Guid,
     /// The newest name seen.
     pub name: Option<String>,
     pub placements: Vec<Placement>,
@@ -110,12 +109,12 @@ pub async fn build<'a>(
 
     // The whole history up to the period end: events need what came before.
     let facts = db.vm_facts_overlapping(0, hi).await?;
-    let mut by_vm: BTreeMap<String, Vec<&VmFacts>> = BTreeMap::new();
+    let mut by_vm: BTreeMap<Guid, Vec<&VmFacts>> = BTreeMap::new();
     for f in &facts {
-        by_vm.entry(norm_guid(&f.guid)).or_default().push(f);
+        by_vm.entry(f.guid.clone()).or_default().push(f);
     }
     if let Some(want) = &opts.vm {
-        let guid = parse_guid(want);
+        let guid = Guid::parse(want);
         let name = want.to_lowercase();
         by_vm.retain(|g, rows| match &guid {
             Some(w) => g == w,
@@ -197,8 +196,8 @@ pub async fn build<'a>(
                                 cur.first_run_id,
                                 EventKind::StateChanged,
                                 cur.host_id,
-                                Some(p.state.clone()),
-                                Some(cur.state.clone()),
+                                Some(p.state.as_str().to_string()),
+                                Some(cur.state.as_str().to_string()),
                             ));
                         }
                     }

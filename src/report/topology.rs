@@ -3,7 +3,7 @@
 
 use super::{ReportError, time};
 use crate::store::RunId;
-use crate::store::read::{ClusterFacts, HostFacts, Outcome, Reader, Run, VmFacts, norm_guid};
+use crate::store::read::{ClusterFacts, Guid, HostFacts, Outcome, Reader, Run, VmFacts, VmState};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -62,16 +62,16 @@ pub struct Host {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Vm {
-    pub id: String,
+    pub id: Guid,
     pub name: Option<String>,
-    pub bios_guid: Option<String>,
-    pub state: String,
-    pub vcpus: Option<i64>,
+    pub bios_guid: Option<Guid>,
+    pub state: VmState,
+    pub vcpus: Option<u32>,
     pub cpu_limit_pct: Option<f64>,
     pub memory_mb: Option<i64>,
     pub dynamic_memory: Option<bool>,
     pub replication: String,
-    pub generation: Option<i64>,
+    pub generation: Option<u8>,
     pub clustered: bool,
 }
 
@@ -188,14 +188,17 @@ fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFact
     {
         host.name = f.name.clone();
         host.fqdn = f.fqdn.clone();
-        host.uuid = f.uuid.as_deref().map(norm_guid);
+        host.uuid = f
+            .uuid
+            .as_deref()
+            .map(|u| Guid::from_stored(u).into_string());
         host.serial = f.serial.clone();
         host.manufacturer = f.manufacturer.clone();
         host.model = f.model.clone();
         host.os = f.os.clone();
-        host.sockets = f.sockets;
-        host.cores = f.cores;
-        host.logical_processors = f.logical_processors;
+        host.sockets = f.sockets.map(i64::from);
+        host.cores = f.cores.map(i64::from);
+        host.logical_processors = f.logical_processors.map(i64::from);
         host.memory_mb = f.memory_mb;
         host.processor = Some(Processor {
             vendor: f.processor_vendor.clone(),
@@ -207,10 +210,10 @@ fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFact
         .iter()
         .filter(|v| v.host_id == host_id && v.covers(run_id))
         .map(|v| Vm {
-            id: norm_guid(&v.guid),
+            id: v.guid.clone(),
             name: v.name.clone(),
-            bios_guid: v.bios_guid.as_deref().map(norm_guid),
-            state: v.state.clone(),
+            bios_guid: v.bios_guid.clone(),
+            state: v.state,
             vcpus: v.vcpus,
             cpu_limit_pct: v.cpu_limit_pct,
             memory_mb: v.memory_mb,

@@ -1,10 +1,12 @@
 //! Fact rows as stored: the columns of `host_facts`, `vm_facts` and
-//! `cluster_facts`, built from a snapshot, with their digest.
+//! `cluster_facts`, read from a snapshot (the model's own fields, not a copy
+//! of them), with their digest.
 
 use crate::inventory::{ClusterSnapshot, HostSnapshot, VmSnapshot};
 use crate::store::digest::digest;
 use crate::store::error::StoreError;
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 
 fn encode<T: Serialize>(what: &'static str, v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|source| StoreError::Encode { what, source })
@@ -19,96 +21,88 @@ pub fn int(v: Option<u64>) -> Option<i64> {
     v.map(|n| i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct HostFacts {
-    pub name: Option<String>,
-    pub fqdn: Option<String>,
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub serial: Option<String>,
-    pub os: Option<String>,
-    pub os_build: Option<String>,
-    pub sockets: Option<u32>,
-    pub cores: Option<u32>,
-    pub logical_processors: Option<u32>,
-    pub memory_mb: Option<i64>,
-    pub processor_vendor: Option<String>,
-    pub processor_model: Option<String>,
+/// The columns of a `host_facts` row, in schema order, read from the model
+/// as it is: the form both the digest and the INSERT take. The digest is the
+/// hash of exactly this JSON (`tests/store_digest.rs` pins it): reordering or
+/// retyping a column here would re-open every host's interval.
+pub struct HostRow<'a> {
+    s: &'a HostSnapshot,
     /// JSON array, one object per socket.
-    pub processors: String,
-    pub cluster_name: Option<String>,
-    pub hyperv_namespace: Option<String>,
+    processors: String,
 }
 
-impl HostFacts {
-    pub fn from_snapshot(s: &HostSnapshot) -> Result<(Self, String), StoreError> {
-        let f = HostFacts {
-            name: s.name.clone(),
-            fqdn: s.fqdn.clone(),
-            manufacturer: s.manufacturer.clone(),
-            model: s.model.clone(),
-            serial: s.serial.clone(),
-            os: s.os.clone(),
-            os_build: s.os_build.clone(),
-            sockets: s.sockets,
-            cores: s.cores,
-            logical_processors: s.logical_processors,
-            memory_mb: int(s.memory_mb),
-            processor_vendor: s.processor_vendor.clone(),
-            processor_model: s.processor_model.clone(),
+impl<'a> HostRow<'a> {
+    /// The row and its digest.
+    pub fn of(s: &'a HostSnapshot) -> Result<(Self, String), StoreError> {
+        let row = HostRow {
+            s,
             processors: encode("processors", &s.processors)?,
-            cluster_name: s.cluster.as_ref().map(|c| c.name.clone()),
-            hyperv_namespace: s.hyperv_namespace.clone(),
         };
-        let d = hash("host facts", &f)?;
-        Ok((f, d))
+        let d = hash("host facts", &row)?;
+        Ok((row, d))
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct VmFacts {
-    pub name: Option<String>,
-    pub bios_guid: Option<String>,
-    pub bios_serial: Option<String>,
-    pub state: &'static str,
-    pub enabled_state: Option<u16>,
-    pub health_state: Option<u16>,
-    pub vcpus: Option<u32>,
-    pub cpu_limit_pct: Option<f64>,
-    pub cpu_reservation_pct: Option<f64>,
-    pub cpu_weight: Option<u32>,
-    pub memory_mb: Option<i64>,
-    pub dynamic_memory: Option<bool>,
-    pub replication: &'static str,
-    pub replication_mode: Option<u16>,
-    pub generation: Option<u8>,
-    pub version: Option<String>,
-    pub clustered: bool,
+impl Serialize for HostRow<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let s = self.s;
+        let mut r = ser.serialize_struct("HostFacts", 16)?;
+        r.serialize_field("name", &s.name)?;
+        r.serialize_field("fqdn", &s.fqdn)?;
+        r.serialize_field("manufacturer", &s.manufacturer)?;
+        r.serialize_field("model", &s.model)?;
+        r.serialize_field("serial", &s.serial)?;
+        r.serialize_field("os", &s.os)?;
+        r.serialize_field("os_build", &s.os_build)?;
+        r.serialize_field("sockets", &s.sockets)?;
+        r.serialize_field("cores", &s.cores)?;
+        r.serialize_field("logical_processors", &s.logical_processors)?;
+        r.serialize_field("memory_mb", &int(s.memory_mb))?;
+        r.serialize_field("processor_vendor", &s.processor_vendor)?;
+        r.serialize_field("processor_model", &s.processor_model)?;
+        r.serialize_field("processors", &self.processors)?;
+        r.serialize_field("cluster_name", &s.cluster.as_ref().map(|c| &c.name))?;
+        r.serialize_field("hyperv_namespace", &s.hyperv_namespace)?;
+        r.end()
+    }
 }
 
-impl VmFacts {
-    pub fn from_snapshot(v: &VmSnapshot) -> Result<(Self, String), StoreError> {
-        let f = VmFacts {
-            name: v.name.clone(),
-            bios_guid: v.bios_guid.clone(),
-            bios_serial: v.bios_serial.clone(),
-            state: v.state.as_str(),
-            enabled_state: v.enabled_state,
-            health_state: v.health_state,
-            vcpus: v.vcpus,
-            cpu_limit_pct: v.cpu_limit_pct,
-            cpu_reservation_pct: v.cpu_reservation_pct,
-            cpu_weight: v.cpu_weight,
-            memory_mb: int(v.memory_mb),
-            dynamic_memory: v.dynamic_memory,
-            replication: v.replication.as_str(),
-            replication_mode: v.replication_mode,
-            generation: v.generation,
-            version: v.version.clone(),
-            clustered: v.clustered,
-        };
-        let d = hash("vm facts", &f)?;
-        Ok((f, d))
+/// The columns of a `vm_facts` row (all but the keys), in schema order, read
+/// from the model: the form both the digest and the set-based INSERT take
+/// (pinned like `HostRow`).
+pub struct VmRow<'a>(&'a VmSnapshot);
+
+impl<'a> VmRow<'a> {
+    /// The row and its digest.
+    pub fn of(v: &'a VmSnapshot) -> Result<(Self, String), StoreError> {
+        let row = VmRow(v);
+        let d = hash("vm facts", &row)?;
+        Ok((row, d))
+    }
+}
+
+impl Serialize for VmRow<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let mut r = ser.serialize_struct("VmFacts", 17)?;
+        r.serialize_field("name", &v.name)?;
+        r.serialize_field("bios_guid", &v.bios_guid)?;
+        r.serialize_field("bios_serial", &v.bios_serial)?;
+        r.serialize_field("state", &v.state)?;
+        r.serialize_field("enabled_state", &v.enabled_state)?;
+        r.serialize_field("health_state", &v.health_state)?;
+        r.serialize_field("vcpus", &v.vcpus)?;
+        r.serialize_field("cpu_limit_pct", &v.cpu_limit_pct)?;
+        r.serialize_field("cpu_reservation_pct", &v.cpu_reservation_pct)?;
+        r.serialize_field("cpu_weight", &v.cpu_weight)?;
+        r.serialize_field("memory_mb", &int(v.memory_mb))?;
+        r.serialize_field("dynamic_memory", &v.dynamic_memory)?;
+        r.serialize_field("replication", &v.replication)?;
+        r.serialize_field("replication_mode", &v.replication_mode)?;
+        r.serialize_field("generation", &v.generation)?;
+        r.serialize_field("version", &v.version)?;
+        r.serialize_field("clustered", &v.clustered)?;
+        r.end()
     }
 }
 
@@ -147,12 +141,12 @@ impl ClusterFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{ClusterNode, VmOwner};
+    use crate::inventory::{ClusterNode, Guid, VmOwner};
 
     #[test]
     fn cluster_json_is_sorted_and_every_owner_names_a_vm() {
         let owner = |g: Option<&str>, r: &str| VmOwner {
-            vm_guid: g.map(str::to_string),
+            vm_guid: g.map(Guid::from),
             resource: Some(r.into()),
             owner_node: Some("N1".into()),
             state: "online".into(),

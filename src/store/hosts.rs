@@ -5,7 +5,7 @@ use crate::store::HostId;
 use crate::store::RunId;
 use crate::store::clusters::write_cluster_facts;
 use crate::store::error::StoreError;
-use crate::store::facts::HostFacts;
+use crate::store::facts::HostRow;
 use crate::store::interval::{FactTable, Tx, extend};
 use crate::store::vms::write_vm_facts;
 
@@ -59,7 +59,7 @@ async fn write_host_facts(
     prev_ok: Option<i64>,
     s: &HostSnapshot,
 ) -> Result<(), StoreError> {
-    let (f, digest) = HostFacts::from_snapshot(s)?;
+    let (row, digest) = HostRow::of(s)?;
     // Only a row that ended in the previous OK run can extend, so a host
     // with none (new, or never OK) needs no look-up.
     if let Some(prev) = prev_ok {
@@ -76,30 +76,27 @@ async fn write_host_facts(
             return extend(tx, FactTable::Host, id, run).await;
         }
     }
+    // The row travels as the same JSON the digest is taken over, so its
+    // columns are listed once (in `HostRow`) and here by name.
+    let json = serde_json::to_string(&row).map_err(|source| StoreError::Encode {
+        what: "host facts",
+        source,
+    })?;
     sqlx::query(
         "INSERT INTO host_facts (host_id, first_run_id, last_run_id, name, fqdn, manufacturer, model, serial, os,
              os_build, sockets, cores, logical_processors, memory_mb, processor_vendor, processor_model, processors,
              cluster_name, hyperv_namespace, digest)
-         VALUES ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+         SELECT $1, $2, $2, json_extract($3, '$.name'), json_extract($3, '$.fqdn'),
+             json_extract($3, '$.manufacturer'), json_extract($3, '$.model'), json_extract($3, '$.serial'),
+             json_extract($3, '$.os'), json_extract($3, '$.os_build'), json_extract($3, '$.sockets'),
+             json_extract($3, '$.cores'), json_extract($3, '$.logical_processors'),
+             json_extract($3, '$.memory_mb'), json_extract($3, '$.processor_vendor'),
+             json_extract($3, '$.processor_model'), json_extract($3, '$.processors'),
+             json_extract($3, '$.cluster_name'), json_extract($3, '$.hyperv_namespace'), $4",
     )
     .bind(host)
     .bind(run.0)
-    .bind(f.name)
-    .bind(f.fqdn)
-    .bind(f.manufacturer)
-    .bind(f.model)
-    .bind(f.serial)
-    .bind(f.os)
-    .bind(f.os_build)
-    .bind(f.sockets)
-    .bind(f.cores)
-    .bind(f.logical_processors)
-    .bind(f.memory_mb)
-    .bind(f.processor_vendor)
-    .bind(f.processor_model)
-    .bind(f.processors)
-    .bind(f.cluster_name)
-    .bind(f.hyperv_namespace)
+    .bind(json)
     .bind(digest)
     .execute(&mut **tx)
     .await?;

@@ -3,7 +3,7 @@
 use crate::inventory::HostSnapshot;
 use crate::store::RunId;
 use crate::store::error::StoreError;
-use crate::store::facts::VmFacts;
+use crate::store::facts::VmRow;
 use crate::store::interval::Tx;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ struct NewRow<'a> {
     guid: &'a str,
     digest: String,
     #[serde(flatten)]
-    facts: VmFacts,
+    facts: VmRow<'a>,
 }
 
 fn encode<T: Serialize>(what: &'static str, v: &T) -> Result<String, StoreError> {
@@ -54,8 +54,8 @@ pub(crate) async fn write_vm_facts(
     let mut extended: Vec<i64> = Vec::new();
     let mut new_rows: Vec<NewRow<'_>> = Vec::new();
     for vm in &s.vms {
-        let (facts, digest) = VmFacts::from_snapshot(vm)?;
-        if let Some((id, d)) = open.get(&vm.guid)
+        let (facts, digest) = VmRow::of(vm)?;
+        if let Some((id, d)) = open.get(vm.guid.as_str())
             && *d == digest
         {
             extended.push(*id);

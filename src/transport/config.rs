@@ -173,6 +173,58 @@ impl Default for Timeouts {
     }
 }
 
+/// Which authentication the client offers (`auth` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMechanism {
+    /// Kerberos when the host is named by a DNS name and a realm and its
+    /// KDC are known (`realm`/`user@REALM`, and `kdc` or krb5.conf) and a
+    /// ticket can be had; NTLMv2 otherwise, as Windows clients do.
+    #[default]
+    Negotiate,
+    /// Kerberos only: NTLM is never sent.
+    Kerberos,
+    /// NTLMv2 only.
+    Ntlm,
+}
+
+/// The mechanism a connection actually authenticated with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthUsed {
+    Ntlm,
+    Kerberos,
+}
+
+impl AuthUsed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthUsed::Ntlm => "ntlm",
+            AuthUsed::Kerberos => "kerberos",
+        }
+    }
+}
+
+/// Kerberos settings (`realm`, `kdc`, `spn_service`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KerberosOptions {
+    /// The account's realm; default: the domain of a `user@domain` name.
+    pub realm: Option<String>,
+    /// `host[:port]` of a KDC; default: the realm's `kdc` in krb5.conf.
+    pub kdc: Option<String>,
+    /// Service class of the host's principal; default `WSMAN`.
+    pub spn_service: Option<String>,
+}
+
+impl KerberosOptions {
+    pub fn spn_service(&self) -> &str {
+        self.spn_service
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or("WSMAN")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
     pub target: Target,
@@ -180,6 +232,8 @@ pub struct TransportConfig {
     pub encryption: Encryption,
     pub tls: TlsOptions,
     pub timeouts: Timeouts,
+    pub auth: AuthMechanism,
+    pub kerberos: KerberosOptions,
 }
 
 impl TransportConfig {
@@ -192,6 +246,8 @@ impl TransportConfig {
             encryption: Encryption::Auto,
             tls: TlsOptions::default(),
             timeouts: Timeouts::default(),
+            auth: AuthMechanism::default(),
+            kerberos: KerberosOptions::default(),
         }
     }
 
@@ -203,6 +259,13 @@ impl TransportConfig {
     /// The service principal name, `WSMAN/<host>`.
     pub fn spn(&self) -> String {
         format!("WSMAN/{}", self.target.host())
+    }
+
+    /// Whether the host is named by a DNS name (Kerberos needs one: an IP
+    /// address has no principal unless IP SPNs are registered).
+    pub fn host_is_dns_name(&self) -> bool {
+        let h = self.target.host();
+        !h.is_empty() && h.parse::<std::net::IpAddr>().is_err()
     }
 }
 

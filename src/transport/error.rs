@@ -54,6 +54,10 @@ pub enum ProtocolError {
     NoChallenge { status: u16 },
     #[error("Negotiate challenge is not base64")]
     ChallengeNotBase64,
+    #[error("expected 200 to the Kerberos AP-REQ, got HTTP {status}")]
+    NoApReply { status: u16 },
+    #[error("Negotiate reply token is not base64")]
+    ReplyTokenNotBase64,
     #[error("bad NTLM challenge: {0}")]
     BadChallenge(String),
     #[error(
@@ -110,6 +114,10 @@ pub enum TransportError {
     Tls(TlsFailure),
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// Kerberos failed (KDC unreachable, unknown principal, wrong password,
+    /// clock skew...), with the remedy in its message.
+    #[error("Kerberos authentication failed: {0}")]
+    Kerberos(super::kerberos::KerberosFailure),
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),
     #[error("protocol error: {0}")]
@@ -129,7 +137,11 @@ impl TransportError {
     }
 
     pub fn is_auth(&self) -> bool {
-        matches!(self, TransportError::Auth(_))
+        match self {
+            TransportError::Auth(_) => true,
+            TransportError::Kerberos(f) => !f.is_unreachable(),
+            _ => false,
+        }
     }
 }
 
@@ -141,6 +153,8 @@ impl HasKind for TransportError {
             TransportError::Timeout { .. } => ErrorKind::Timeout,
             TransportError::Tls(_) => ErrorKind::Tls,
             TransportError::Auth(_) => ErrorKind::Auth,
+            TransportError::Kerberos(f) if f.is_unreachable() => ErrorKind::Unreachable,
+            TransportError::Kerberos(_) => ErrorKind::Auth,
             TransportError::Protocol(_) | TransportError::Local(_) => ErrorKind::Protocol,
             TransportError::Config(_) => ErrorKind::Config,
         }

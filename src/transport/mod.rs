@@ -13,6 +13,7 @@ mod config;
 mod dial;
 mod error;
 mod http;
+pub mod kerberos;
 #[cfg(test)]
 mod loopback_tests;
 pub mod negotiate;
@@ -26,7 +27,10 @@ pub mod tls;
 pub mod www_authenticate;
 
 pub use address::{Address, BadAddress};
-pub use config::{Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig};
+pub use config::{
+    AuthMechanism, AuthUsed, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
+    TlsOptions, TransportConfig,
+};
 pub use error::{LocalError, ProtocolError, TlsFailure, TransportError};
 
 use base64::Engine as _;
@@ -34,6 +38,12 @@ use base64::engine::general_purpose::STANDARD as B64;
 use bytes::Bytes;
 use http_body_util::Full;
 use negotiate::{Established, NegotiateError};
+
+/// The keys of an authenticated socket.
+enum Session {
+    Ntlm(Box<Established>),
+    Kerberos(Box<kerberos::Established>),
+}
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -63,6 +73,8 @@ pub struct Stats {
     /// Bytes written and read on the socket (headers included).
     pub bytes_out: u64,
     pub bytes_in: u64,
+    /// The mechanism the last authentication used.
+    pub auth: Option<AuthUsed>,
 }
 
 /// One authenticated connection to one host. Owns its socket: NTLM binds
@@ -75,7 +87,10 @@ pub struct Connection {
     tls_config: Option<Arc<rustls::ClientConfig>>,
     conn: Option<http::HttpConn>,
     /// Present once this socket is authenticated.
-    auth: Option<Established>,
+    auth: Option<Session>,
+    /// Why `negotiate` gave up on Kerberos for this host (then NTLM is
+    /// used without asking the KDC again).
+    kerberos_unavailable: Option<String>,
     connects: u64,
     max_body: usize,
     /// Set while an attempt runs. Still set at the next `send` means the
@@ -118,6 +133,7 @@ impl Connection {
             tls_config: None,
             conn: None,
             auth: None,
+            kerberos_unavailable: None,
             connects: 0,
             max_body: DEFAULT_MAX_BODY_BYTES,
             in_flight: false,
@@ -183,6 +199,12 @@ impl Connection {
         &self.cfg
     }
 
+    /// Why Kerberos was not used under `auth = "negotiate"` (`None` when it
+    /// was, or was never considered).
+    pub fn kerberos_fallback_reason(&self) -> Option<&str> {
+        self.kerberos_unavailable.as_deref()
+    }
+
     pub fn stats(&self) -> Stats {
         Stats {
             bytes_out: self.counters.bytes_out.load(Ordering::Relaxed),
@@ -210,6 +232,10 @@ impl Connection {
     }
 
     async fn attempt(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
+        if self.auth.is_none() {
+            // Settings that cannot work fail before anything is contacted.
+            self.kerberos_plan()?;
+        }
         if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
             self.discard();
             self.open().await?;
@@ -242,8 +268,123 @@ impl Connection {
         Ok(())
     }
 
-    /// Legs 1 and 3 of NTLM; leg 3 carries the first request.
+    /// Authenticates the socket with the configured mechanism and sends the
+    /// first request.
     async fn authenticate_with(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
+        let Some(plan) = self.kerberos_plan()? else {
+            return self.authenticate_ntlm(soap).await;
+        };
+        match self.authenticate_kerberos(soap, &plan).await {
+            Err(Failure::Fatal(TransportError::Kerberos(f)))
+                if self.cfg.auth == AuthMechanism::Negotiate && f.allows_ntlm_fallback() =>
+            {
+                tracing::info!(host = %self.cfg.target.host(), "no Kerberos ticket ({f}); using NTLM");
+                self.kerberos_unavailable = Some(f.to_string());
+                if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
+                    self.discard();
+                    self.open().await?;
+                }
+                self.authenticate_ntlm(soap).await
+            }
+            other => other,
+        }
+    }
+
+    /// Kerberos or not: `kerberos` always (a host named by IP is a
+    /// configuration error), `negotiate` when the host has a DNS name and a
+    /// realm and KDC are known (and Kerberos has not already failed for it),
+    /// `ntlm` never.
+    fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
+        let cfg = &self.cfg;
+        let plan = || kerberos::Plan::resolve(&cfg.credentials, &cfg.kerberos, cfg.target.host());
+        match cfg.auth {
+            AuthMechanism::Ntlm => Ok(None),
+            AuthMechanism::Kerberos => {
+                if !cfg.host_is_dns_name() {
+                    return Err(TransportError::Config(format!(
+                        "auth = \"kerberos\" needs the host's DNS name in `address` (it is {}); \
+                         use `connect_to` to dial an IP address",
+                        cfg.target.host()
+                    )));
+                }
+                plan().map(Some).map_err(TransportError::Kerberos)
+            }
+            AuthMechanism::Negotiate => {
+                if !cfg.host_is_dns_name() || self.kerberos_unavailable.is_some() {
+                    return Ok(None);
+                }
+                Ok(plan().ok())
+            }
+        }
+    }
+
+    /// Kerberos in one leg: tickets from the KDC, the AP-REQ on an empty
+    /// POST, the host's AP-REP checked (mutual authentication), then the
+    /// first request sealed with the new keys.
+    async fn authenticate_kerberos(
+        &mut self,
+        soap: &Bytes,
+        plan: &kerberos::Plan,
+    ) -> Result<Reply, Failure> {
+        let cb = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.peer_cert.as_deref())
+            .map(channel_binding::application_data);
+        let (pending, token) = kerberos::start(
+            &self.cfg.credentials,
+            plan,
+            cb.as_deref(),
+            self.cfg.timeouts.connect,
+        )
+        .await
+        .map_err(TransportError::Kerberos)?;
+        let req = self.request(Bytes::new(), Some(SOAP_CONTENT_TYPE), Some(&token))?;
+        let reply = self.exchange(req).await.map_err(|e| match e {
+            // The ticket was presented: not replayed on a new socket.
+            Failure::Dropped(why) => Failure::Fatal(TransportError::Unreachable {
+                addr: self.addr(),
+                reason: format!("{why} (after the Kerberos AP-REQ; not retried)"),
+            }),
+            fatal => fatal,
+        })?;
+        let offers = www_authenticate::parse(reply.header_all("www-authenticate"));
+        let server_token = match (reply.status, www_authenticate::negotiate(&offers)) {
+            (200, Some(www_authenticate::Offer { token: Some(t), .. })) => B64
+                .decode(t.as_bytes())
+                .map_err(|_| ProtocolError::ReplyTokenNotBase64)
+                .map_err(TransportError::from)?,
+            (200, _) => {
+                return Err(
+                    TransportError::Kerberos(kerberos::KerberosFailure::MutualAuth {
+                        spn: plan.spn.clone(),
+                        why: "the host sent no reply token".into(),
+                    })
+                    .into(),
+                );
+            }
+            (401, _) => {
+                return Err(
+                    TransportError::Kerberos(kerberos::KerberosFailure::TicketRefused {
+                        spn: plan.spn.clone(),
+                    })
+                    .into(),
+                );
+            }
+            (status, _) => {
+                return Err(TransportError::from(ProtocolError::NoApReply { status }).into());
+            }
+        };
+        let established = pending
+            .finish(&server_token)
+            .map_err(TransportError::Kerberos)?;
+        self.auth = Some(Session::Kerberos(Box::new(established)));
+        self.stats.auth = Some(AuthUsed::Kerberos);
+        self.send_established(soap).await
+    }
+
+    /// Legs 1 and 3 of NTLM; leg 3 carries the first request.
+    async fn authenticate_ntlm(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
         let cb = self
             .conn
             .as_ref()
@@ -285,7 +426,7 @@ impl Connection {
                 return Err(TransportError::from(ProtocolError::NoChallenge { status }).into());
             }
         };
-        let (mut established, auth_token) = sent.authenticate(&challenge).map_err(|e| match e {
+        let (established, auth_token) = sent.authenticate(&challenge).map_err(|e| match e {
             NegotiateError::BadChallenge(why) => ProtocolError::BadChallenge(why).into(),
             other => auth_setup_error(other),
         })?;
@@ -296,6 +437,7 @@ impl Connection {
         }
 
         // Leg 3: AUTHENTICATE with the first request, sealed with the new keys.
+        let mut established = Session::Ntlm(Box::new(established));
         let body = self.wrap(&mut established, soap)?;
         let req = self.request(body.0, body.1, Some(&auth_token))?;
         // Not replayed if the socket drops now: the host may have counted
@@ -317,6 +459,7 @@ impl Connection {
         }
         let reply = self.unwrap(&mut established, reply)?;
         self.auth = Some(established);
+        self.stats.auth = Some(AuthUsed::Ntlm);
         Ok(reply)
     }
 
@@ -342,27 +485,29 @@ impl Connection {
     /// encryption is off; plain SOAP otherwise.
     fn wrap(
         &self,
-        est: &mut Established,
+        est: &mut Session,
         soap: &Bytes,
     ) -> Result<(Bytes, Option<&'static str>), TransportError> {
         if !self.cfg.seals() {
             return Ok((soap.clone(), Some(SOAP_CONTENT_TYPE)));
         }
-        let (sig, ct) = est
-            .seal(soap)
-            .map_err(|e| LocalError::Seal(e.to_string()))?;
-        Ok((
-            Bytes::from(sealing::encode(&sig, &ct, soap.len())),
-            Some(sealing::CONTENT_TYPE),
-        ))
+        let body = match est {
+            Session::Ntlm(est) => {
+                let (sig, ct) = est
+                    .seal(soap)
+                    .map_err(|e| LocalError::Seal(e.to_string()))?;
+                sealing::encode(&sig, &ct, soap.len())
+            }
+            Session::Kerberos(est) => {
+                let (header, ct) = est.seal(soap).map_err(TransportError::Kerberos)?;
+                sealing::encode_gss(sealing::PROTOCOL, &header, &ct, soap.len())
+            }
+        };
+        Ok((Bytes::from(body), Some(sealing::CONTENT_TYPE)))
     }
 
     /// Checks the status and unseals the body.
-    fn unwrap(
-        &self,
-        est: &mut Established,
-        reply: http::HttpReply,
-    ) -> Result<Reply, TransportError> {
+    fn unwrap(&self, est: &mut Session, reply: http::HttpReply) -> Result<Reply, TransportError> {
         let status = reply.status;
         match status {
             200 | 400 | 500 => {}
@@ -378,18 +523,31 @@ impl Connection {
         }
         let content_type = reply.header("content-type").unwrap_or("");
         if sealing::is_encrypted(content_type) {
-            let sealed =
-                sealing::decode(content_type, &reply.body).map_err(ProtocolError::Framing)?;
-            let plain = est
-                .unseal(&sealed.signature, sealed.ciphertext)
-                .map_err(|e| match e {
-                    NegotiateError::MessageAltered(why) => ProtocolError::ReplyAltered(why),
-                    other => ProtocolError::Unseal(other.to_string()),
-                })?;
-            if plain.len() != sealed.length {
+            let (plain, length) = match est {
+                Session::Ntlm(est) => {
+                    let sealed = sealing::decode(content_type, &reply.body)
+                        .map_err(ProtocolError::Framing)?;
+                    let plain = est
+                        .unseal(&sealed.signature, sealed.ciphertext)
+                        .map_err(|e| match e {
+                            NegotiateError::MessageAltered(why) => ProtocolError::ReplyAltered(why),
+                            other => ProtocolError::Unseal(other.to_string()),
+                        })?;
+                    (plain, sealed.length)
+                }
+                Session::Kerberos(est) => {
+                    let sealed = sealing::decode_gss(content_type, &reply.body, sealing::PROTOCOL)
+                        .map_err(ProtocolError::Framing)?;
+                    let plain = est
+                        .unseal(&sealed.header, sealed.ciphertext)
+                        .map_err(|e| ProtocolError::Unseal(e.to_string()))?;
+                    (plain, sealed.length)
+                }
+            };
+            if plain.len() != length {
                 return Err(ProtocolError::UnsealedLength {
                     actual: plain.len(),
-                    announced: sealed.length,
+                    announced: length,
                 }
                 .into());
             }

@@ -13,6 +13,8 @@ pub const BOUNDARY: &str = "Encrypted Boundary";
 pub const PROTOCOL: &str = "application/HTTP-SPNEGO-session-encrypted";
 /// `Content-Type` of a sealed request.
 pub const CONTENT_TYPE: &str = "multipart/encrypted;protocol=\"application/HTTP-SPNEGO-session-encrypted\";boundary=\"Encrypted Boundary\"";
+/// The protocol parameter for Kerberos under the `Kerberos` HTTP scheme.
+pub const KERBEROS_PROTOCOL: &str = "application/HTTP-Kerberos-session-encrypted";
 /// NTLM signatures are always 16 bytes (version, checksum, sequence number).
 pub const SIGNATURE_LEN: usize = 16;
 
@@ -31,7 +33,7 @@ pub struct Sealed {
 pub enum SealingError {
     #[error("content type {0:?} is not multipart/encrypted")]
     NotEncrypted(String),
-    #[error("content type protocol {0:?} is not {PROTOCOL}")]
+    #[error("content type protocol {0:?} is not the one this session seals with")]
     WrongProtocol(String),
     #[error("encrypted body: missing {0}")]
     Missing(&'static str),
@@ -39,6 +41,8 @@ pub enum SealingError {
     BadLength,
     #[error("encrypted body: signature length field is {0}, expected 16")]
     BadSignatureLength(u32),
+    #[error("encrypted body: header length field is {0}, expected 1 to 1024")]
+    BadHeaderLength(u32),
     #[error("encrypted body: truncated (Length={expected}, {available} bytes of ciphertext)")]
     Truncated { expected: usize, available: usize },
     #[error("encrypted body: Length={expected} does not match the ciphertext")]
@@ -50,28 +54,40 @@ pub enum SealingError {
 /// Frames one sealed message: `signature` and `ciphertext` as produced by
 /// NTLM `encrypt_message`, `plaintext_len` the SOAP body length.
 pub fn encode(signature: &[u8; SIGNATURE_LEN], ciphertext: &[u8], plaintext_len: usize) -> Vec<u8> {
-    let header = format!(
-        "--{BOUNDARY}\r\n\tContent-Type: {PROTOCOL}\r\n\
+    encode_gss(PROTOCOL, signature, ciphertext, plaintext_len)
+}
+
+/// Frames one sealed message under `protocol` (SPNEGO or Kerberos): a GSS
+/// wrap token split as WinRM does, `header` (NTLM signature, or the Kerberos
+/// wrap token header) then the encrypted data.
+pub fn encode_gss(
+    protocol: &str,
+    header: &[u8],
+    ciphertext: &[u8],
+    plaintext_len: usize,
+) -> Vec<u8> {
+    let head = format!(
+        "--{BOUNDARY}\r\n\tContent-Type: {protocol}\r\n\
          \tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={plaintext_len}\r\n\
          --{BOUNDARY}\r\n"
     );
     let trailer = format!("--{BOUNDARY}--\r\n");
     let mut out = Vec::with_capacity(
-        header.len()
-            + OCTET_STREAM_LINE.len()
-            + 4
-            + SIGNATURE_LEN
-            + ciphertext.len()
-            + trailer.len(),
+        head.len() + OCTET_STREAM_LINE.len() + 4 + header.len() + ciphertext.len() + trailer.len(),
     );
-    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(head.as_bytes());
     out.extend_from_slice(OCTET_STREAM_LINE);
-    // SIGNATURE_LEN is 16; the cast cannot truncate.
-    out.extend_from_slice(&(SIGNATURE_LEN as u32).to_le_bytes());
-    out.extend_from_slice(signature);
+    // Headers are at most MAX_HEADER_LEN bytes; the cast cannot truncate.
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header);
     out.extend_from_slice(ciphertext);
     out.extend_from_slice(trailer.as_bytes());
     out
+}
+
+/// `Content-Type` of a sealed request under `protocol`.
+pub fn content_type_for(protocol: &str) -> String {
+    format!("multipart/encrypted;protocol=\"{protocol}\";boundary=\"{BOUNDARY}\"")
 }
 
 /// True when `content_type` announces a sealed body (either multipart
@@ -85,17 +101,65 @@ pub fn is_encrypted(content_type: &str) -> bool {
 /// Parses an encrypted body. Never panics, never allocates more than the
 /// body size.
 pub fn decode(content_type: &str, body: &[u8]) -> Result<Sealed, SealingError> {
+    let g = decode_parts(content_type, body, PROTOCOL, |n| {
+        if n as usize == SIGNATURE_LEN {
+            Ok(())
+        } else {
+            Err(SealingError::BadSignatureLength(n))
+        }
+    })?;
+    let mut signature = [0u8; SIGNATURE_LEN];
+    signature.copy_from_slice(&g.header);
+    Ok(Sealed {
+        signature,
+        ciphertext: g.ciphertext,
+        length: g.length,
+    })
+}
+
+/// A sealed body whose header length varies (Kerberos wrap tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedGss {
+    pub header: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+    pub length: usize,
+}
+
+/// Parses an encrypted body under `protocol` with a header of 1 to
+/// `MAX_HEADER_LEN` bytes (a Kerberos wrap token header is 60 bytes with
+/// AES, more with filler).
+pub fn decode_gss(
+    content_type: &str,
+    body: &[u8],
+    protocol: &str,
+) -> Result<SealedGss, SealingError> {
+    decode_parts(content_type, body, protocol, |n| {
+        if n >= 1 && n as usize <= MAX_HEADER_LEN {
+            Ok(())
+        } else {
+            Err(SealingError::BadHeaderLength(n))
+        }
+    })
+}
+
+/// Largest GSS header accepted in a sealed body.
+pub const MAX_HEADER_LEN: usize = 1024;
+
+fn decode_parts(
+    content_type: &str,
+    body: &[u8],
+    protocol: &str,
+    header_len_ok: impl Fn(u32) -> Result<(), SealingError>,
+) -> Result<SealedGss, SealingError> {
     if !is_encrypted(content_type) {
         return Err(SealingError::NotEncrypted(
             content_type.chars().take(120).collect(),
         ));
     }
-    if let Some(protocol) = param(content_type, "protocol")
-        && !protocol.eq_ignore_ascii_case(PROTOCOL)
+    if let Some(p) = param(content_type, "protocol")
+        && !p.eq_ignore_ascii_case(protocol)
     {
-        return Err(SealingError::WrongProtocol(
-            protocol.chars().take(120).collect(),
-        ));
+        return Err(SealingError::WrongProtocol(p.chars().take(120).collect()));
     }
     let boundary = param(content_type, "boundary").unwrap_or(BOUNDARY);
     let boundary = boundary.as_bytes();
@@ -110,7 +174,7 @@ pub fn decode(content_type: &str, body: &[u8]) -> Result<Sealed, SealingError> {
     let length = original_length(header)?;
     let payload = rest.get(after_second..).unwrap_or_default();
 
-    // Part 2: optional Content-Type line, u32 signature length, signature,
+    // Part 2: optional Content-Type line, u32 header length, header,
     // ciphertext.
     let payload = skip_line_eol(payload);
     let payload = skip_content_type_line(payload);
@@ -119,15 +183,13 @@ pub fn decode(content_type: &str, body: &[u8]) -> Result<Sealed, SealingError> {
     let mut len_bytes = [0u8; 4];
     len_bytes.copy_from_slice(len_field);
     let sig_len = u32::from_le_bytes(len_bytes);
-    if sig_len as usize != SIGNATURE_LEN {
-        return Err(SealingError::BadSignatureLength(sig_len));
-    }
-    let (sig, payload) = split(payload, SIGNATURE_LEN).ok_or(SealingError::Missing("signature"))?;
-    let mut signature = [0u8; SIGNATURE_LEN];
-    signature.copy_from_slice(sig);
+    header_len_ok(sig_len)?;
+    let (sig, payload) =
+        split(payload, sig_len as usize).ok_or(SealingError::Missing("signature"))?;
 
-    // NTLM sealing is a stream cipher: the ciphertext is exactly `length`
-    // bytes. Taking it by length (not by searching for the closing
+    // NTLM sealing is a stream cipher and WinRM's Kerberos split leaves the
+    // data part exactly as long as the plaintext: the ciphertext is exactly
+    // `length` bytes. Taking it by length (not by searching for the closing
     // boundary) means ciphertext that happens to contain the boundary bytes
     // cannot confuse us.
     let (ciphertext, trailer) = split(payload, length).ok_or(SealingError::Truncated {
@@ -135,8 +197,8 @@ pub fn decode(content_type: &str, body: &[u8]) -> Result<Sealed, SealingError> {
         available: payload.len(),
     })?;
     check_trailer(trailer, boundary, length)?;
-    Ok(Sealed {
-        signature,
+    Ok(SealedGss {
+        header: sig.to_vec(),
         ciphertext: ciphertext.to_vec(),
         length,
     })

@@ -3,7 +3,8 @@
 
 use super::IdentifyInfo;
 use super::cim::{EnumerationPage, read_page};
-use super::fault::{WsmanFault, read_fault};
+use super::error::WsmanFault;
+use super::fault::read_fault;
 use super::identify::read_identify_response;
 use super::instance::Instance;
 use super::namespaces::Ns;

@@ -35,8 +35,7 @@ mod request;
 mod xml;
 
 pub use cim::EnumerationPage;
-pub use error::WsmanError;
-pub use fault::{CimError, FaultClass, WsmanFault};
+pub use error::{CimError, FaultClass, WsmanError, WsmanFault};
 pub use instance::{Instance, Reference, Value};
 pub use namespaces::wql_resource_uri;
 pub use parse_error::{MAX_DEPTH, MAX_INSTANCES, MAX_PROPERTIES, ParseError};

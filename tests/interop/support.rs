@@ -67,9 +67,19 @@ pub struct PeerServer {
 impl PeerServer {
     /// Starts the server for `account` with extra (non-secret) arguments.
     pub fn start(account: &Account, args: &[&str]) -> PeerServer {
+        Self::start_with_env(account, args, &[])
+    }
+
+    /// Like `start`, with extra environment (Kerberos: KRB5_CONFIG, KRB5_KTNAME).
+    pub fn start_with_env(
+        account: &Account,
+        args: &[&str],
+        env: &[(String, String)],
+    ) -> PeerServer {
         let mut child = Command::new(python())
             .arg(script("winrm_server.py"))
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env("HVINV_INTEROP_USER", &account.user)
             .env("HVINV_INTEROP_PASSWORD", &account.password)
             .env("HVINV_INTEROP_DOMAIN", &account.domain)

@@ -176,6 +176,8 @@ class Stats:
             "releases": 0,
             "faults": 0,
             "rejected": 0,
+            "auth_kerberos": 0,
+            "ntlm_refused": 0,
             "dropped_connections": 0,
             "last_reject_reason": "",
         }
@@ -469,7 +471,7 @@ def enumerate_response(message_id: str, context: str, page: list[str], done: boo
 
 SEALED_RE = re.compile(
     rb"\A--Encrypted Boundary\r\n"
-    rb"\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n"
+    rb"\tContent-Type: application/HTTP-(?:SPNEGO|Kerberos)-session-encrypted\r\n"
     rb"\tOriginalContent: type=application/soap\+xml;charset=UTF-8;Length=(?P<len>\d+)\r\n"
     rb"--Encrypted Boundary\r\n"
     rb"\tContent-Type: application/octet-stream\r\n"
@@ -488,13 +490,14 @@ def content_type_params(value: str) -> tuple[str, dict[str, str]]:
     return main.strip().lower(), params
 
 
-def unseal(ctx, content_type: str, body: bytes) -> bytes:
+def unseal(ctx, content_type: str, body: bytes, header_len: int | None = 16) -> bytes:
     """Strict reader of MS-WSMV 2.2.9.1.1 framing: exactly the bytes Windows
     sends, so a client that drifts from them is caught here."""
     main, params = content_type_params(content_type)
     if main != "multipart/encrypted":
         raise Reject(f"sealed body with content type {main!r}")
     if params.get("protocol") != SPNEGO_ENCRYPTED or params.get("boundary") != BOUNDARY:
+        # (Kerberos under the Negotiate scheme is SPNEGO-session-encrypted too.)
         raise Reject(f"bad multipart/encrypted parameters: {params!r}")
     m = SEALED_RE.match(body)
     if m is None:
@@ -503,9 +506,13 @@ def unseal(ctx, content_type: str, body: bytes) -> bytes:
     if len(payload) < 20:
         raise Reject("sealed payload shorter than its header")
     (sig_len,) = struct.unpack("<I", payload[:4])
-    if sig_len != 16:
-        raise Reject(f"signature length field {sig_len}, expected 16")
-    plain = ctx.unwrap_winrm(payload[4:20], payload[20:])
+    if header_len is not None and sig_len != header_len:
+        raise Reject(f"signature length field {sig_len}, expected {header_len}")
+    if not 0 < sig_len <= len(payload) - 4:
+        raise Reject(f"header length field {sig_len} does not fit the payload")
+    if b"Content-Type: application/HTTP-SPNEGO-session-encrypted" not in body[:120]:
+        raise Reject("first part does not announce application/HTTP-SPNEGO-session-encrypted")
+    plain = ctx.unwrap_winrm(payload[4 : 4 + sig_len], payload[4 + sig_len :])
     if len(plain) != int(m.group("len")):
         raise Reject(f"Length={m.group('len')} but the plaintext has {len(plain)} bytes")
     return plain
@@ -609,6 +616,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def post(self) -> None:
         body = self.read_body()
+        self.pending_body = body
         if self.path != "/wsman":
             self.reply(404)
             return
@@ -623,6 +631,17 @@ class Handler(BaseHTTPRequestHandler):
                 token = base64.b64decode(b64.strip(), validate=True)
             except ValueError as e:
                 raise Reject(f"Authorization token is not base64: {e}") from e
+            kerberos_host = self.server.kerberos_host  # type: ignore[attr-defined]
+            if kerberos_host and (token.startswith(b"NTLMSSP\x00") or b"NTLMSSP\x00" in token):
+                # A domain that refuses NTLM: any NTLM message is refused.
+                STATS.add("ntlm_refused")
+                STATS.add("auth_failed")
+                self.ctx = None
+                self.challenge()
+                return
+            if kerberos_host:
+                self.kerberos_leg(token, kerberos_host)
+                return
             if self.ctx is None or self.ctx.complete:
                 # A fresh NEGOTIATE on this socket starts a new context (new keys).
                 self.ctx = spnego.server(
@@ -644,7 +663,9 @@ class Handler(BaseHTTPRequestHandler):
                     return
             try:
                 out = self.ctx.step(token)
-            except spnego.exceptions.SpnegoError as e:
+            except (spnego.exceptions.SpnegoError, AttributeError) as e:
+                # (pyspnego 0.12 raises AttributeError when GSSAPI's
+                # accept fails before the context started, e.g. clock skew.)
                 STATS.add("auth_failed")
                 self.log_message("authentication failed: %s", e)
                 self.ctx = None
@@ -660,6 +681,55 @@ class Handler(BaseHTTPRequestHandler):
         elif self.ctx is None or not self.ctx.complete:
             self.challenge()
             return
+        self.answer(body, final_token)
+
+    def kerberos_leg(self, token: bytes, fqdn: str) -> None:
+        """SPNEGO NegTokenInit with a Kerberos AP-REQ, read with pyspnego's
+        SPNEGO parser and accepted by MIT GSSAPI (krb5 mech) with the keytab;
+        the AP-REP goes back in a NegTokenResp. Anything NTLM is refused."""
+        from spnego._spnego import NegState, NegTokenInit, NegTokenResp, unpack_token
+
+        KRB5 = ("1.2.840.113554.1.2.2", "1.2.840.48018.1.2.2")
+        try:
+            init = unpack_token(token)
+        except Exception as e:  # noqa: BLE001 (any parse failure is a refusal)
+            raise Reject(f"Authorization token is not SPNEGO: {e}") from e
+        if not isinstance(init, NegTokenInit) or not init.mech_types:
+            raise Reject("expected a SPNEGO NegTokenInit")
+        if "1.3.6.1.4.1.311.2.2.10" in init.mech_types:
+            STATS.add("ntlm_refused")
+        if init.mech_types[0] not in KRB5 or not init.mech_token:
+            STATS.add("auth_failed")
+            self.ctx = None
+            self.challenge(NegTokenResp(neg_state=NegState.reject).pack())
+            return
+        STATS.add("auth_spnego")
+        self.ctx = spnego.server(
+            hostname=fqdn,
+            service=self.server.kerberos_service,  # type: ignore[attr-defined]
+            protocol="kerberos",
+            channel_bindings=self.server.cbt,  # type: ignore[attr-defined]
+        )
+        self.sealed_here = 0
+        try:
+            ap_rep = self.ctx.step(init.mech_token)
+        except (spnego.exceptions.SpnegoError, AttributeError) as e:
+            STATS.add("auth_failed")
+            self.log_message("Kerberos authentication failed: %s", e)
+            self.ctx = None
+            self.challenge()
+            return
+        if not self.ctx.complete or not ap_rep:
+            raise Reject("Kerberos context incomplete after the AP-REQ (no mutual authentication)")
+        STATS.add("auth_ok")
+        STATS.add("auth_kerberos")
+        if self.server.cbt is not None:  # type: ignore[attr-defined]
+            STATS.add("cbt_checked")
+        resp = NegTokenResp(neg_state=NegState.accept_complete, supported_mech=init.mech_types[0], response_token=ap_rep)
+        self.answer(self.pending_body, resp.pack())
+
+    def answer(self, body: bytes, final_token: bytes | None) -> None:
+        kerberos_host = self.server.kerberos_host  # type: ignore[attr-defined]
         headers = {}
         if final_token:
             headers["WWW-Authenticate"] = "Negotiate " + base64.b64encode(final_token).decode()
@@ -671,7 +741,7 @@ class Handler(BaseHTTPRequestHandler):
         sealed = content_type.lower().startswith("multipart/")
         if sealed:
             try:
-                xml = unseal(self.ctx, content_type, body)
+                xml = unseal(self.ctx, content_type, body, None if kerberos_host else 16)
             except spnego.exceptions.SpnegoError as e:
                 raise Reject(f"unwrap failed (signature or sequence number): {e}") from e
             STATS.add("sealed_requests")
@@ -710,6 +780,8 @@ class Server(ThreadingHTTPServer):
         self.tls = tls
         self.cbt = cbt
         self.drop_after = drop_after
+        self.kerberos_host: str | None = None
+        self.kerberos_service = "WSMAN"
         super().__init__(("127.0.0.1", 0), Handler)
 
     def finish_request(self, request, client_address) -> None:
@@ -758,6 +830,13 @@ def main() -> None:
     ap.add_argument("--require-cbt", action="store_true", help="verify channel binding (HTTPS only)")
     ap.add_argument("--lifetime", type=float, default=300.0, help="exit after this many seconds")
     ap.add_argument("--drop-after", type=int, default=0, help="close each connection after this many SOAP replies")
+    ap.add_argument(
+        "--kerberos",
+        metavar="FQDN",
+        help="accept only Kerberos for <service>/FQDN (keytab in KRB5_KTNAME, realm in KRB5_CONFIG); refuse NTLM",
+    )
+    ap.add_argument("--service", default="WSMAN", help="service class of the Kerberos principal")
+    ap.add_argument("--wrong-cbt", action="store_true", help="expect bogus channel bindings (proves the client sends real ones)")
     ap.add_argument("--print-estate", action="store_true", help="print the canned instances as JSON and exit")
     args = ap.parse_args()
     if args.print_estate:
@@ -765,7 +844,8 @@ def main() -> None:
         return
 
     workdir = tempfile.mkdtemp(prefix="hvinv-interop-")
-    os.environ["NTLM_USER_FILE"] = write_credential_file(workdir)
+    if not args.kerberos:
+        os.environ["NTLM_USER_FILE"] = write_credential_file(workdir)
 
     tls = None
     cbt = None
@@ -774,7 +854,11 @@ def main() -> None:
         tls.load_cert_chain(args.tls_cert, args.tls_key)
         if args.require_cbt:
             cbt = tls_channel_bindings(args.tls_cert)
+        if args.wrong_cbt:
+            cbt = GssChannelBindings(application_data=b"tls-server-end-point:" + b"\x00" * 32)
     server = Server(tls, cbt, args.drop_after)
+    server.kerberos_host = args.kerberos
+    server.kerberos_service = args.service
     threading.Thread(target=exit_when_parent_goes, daemon=True).start()
     threading.Timer(args.lifetime, lambda: os._exit(3)).start()
     print(f"PORT {server.server_address[1]}", flush=True)

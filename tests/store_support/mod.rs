@@ -20,9 +20,9 @@ pub fn vm_guid(host: u32, vm: u32) -> String {
 
 pub fn vm(host: u32, n: u32) -> VmSnapshot {
     VmSnapshot {
-        guid: vm_guid(host, n),
+        guid: vm_guid(host, n).into(),
         name: Some(format!("vm-{host}-{n}")),
-        bios_guid: Some(format!("{n:08X}-1111-4000-8000-{host:012X}")),
+        bios_guid: Some(format!("{n:08X}-1111-4000-8000-{host:012X}").into()),
         bios_serial: Some(format!("{host:04}-{n:04}")),
         state: VmState::Running,
         enabled_state: Some(2),

@@ -161,7 +161,7 @@ impl Estate {
     fn vm(&self, i: usize) -> VmSnapshot {
         let v = &self.vms[i];
         VmSnapshot {
-            guid: v.guid.clone(),
+            guid: v.guid.as_str().into(),
             name: Some(v.name.clone()),
             bios_guid: None,
             bios_serial: Some(format!("VMSN-{i:06}")),
@@ -192,7 +192,7 @@ impl Estate {
             .clone()
             .flat_map(|h| by_host[h].iter().map(move |&i| (h, i)))
             .map(|(h, i)| VmOwner {
-                vm_guid: Some(self.vms[i].guid.clone()),
+                vm_guid: Some(self.vms[i].guid.as_str().into()),
                 resource: Some(format!("Virtual Machine {}", self.vms[i].name)),
                 owner_node: Some(format!("HV{h:05}")),
                 state: if self.vms[i].running {

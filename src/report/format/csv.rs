@@ -102,10 +102,10 @@ fn host_columns(run_id: i64, started: &str, h: &Host) -> Vec<String> {
 
 fn vm_columns(vm: &Vm) -> Vec<String> {
     vec![
-        vm.id.clone(),
+        vm.id.to_string(),
         opt(&vm.name),
         opt(&vm.bios_guid),
-        vm.state.clone(),
+        vm.state.to_string(),
         opt(&vm.vcpus),
         opt(&vm.cpu_limit_pct),
         opt(&vm.memory_mb),

@@ -101,7 +101,7 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
                 Cell::new(h.name.clone().unwrap_or_else(|| h.address.clone())),
                 Cell::new(opt_str(&v.name)),
                 Cell::new(&v.id),
-                Cell::new(&v.state),
+                Cell::new(v.state),
                 opt_num(&v.vcpus),
                 opt_num(&v.memory_mb),
                 Cell::new(&v.replication),
@@ -243,7 +243,7 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
                     Cell::new(&host),
                     Cell::new(opt_str(&v.name)),
                     Cell::new(&v.id),
-                    Cell::new(&v.state),
+                    Cell::new(v.state),
                     opt_num(&v.vcpus),
                     num(v.licensable_cores),
                 ]);

@@ -22,14 +22,15 @@ pub(crate) enum XCell {
 }
 
 impl XCell {
-    pub(crate) fn s(v: impl Into<String>) -> XCell {
-        XCell::Str(v.into())
+    pub(crate) fn s(v: impl ToString) -> XCell {
+        XCell::Str(v.to_string())
     }
-    pub(crate) fn os(v: &Option<String>) -> XCell {
-        v.as_ref().map_or(XCell::Empty, |v| XCell::Str(v.clone()))
+    pub(crate) fn os(v: &Option<impl ToString>) -> XCell {
+        v.as_ref()
+            .map_or(XCell::Empty, |v| XCell::Str(v.to_string()))
     }
-    pub(crate) fn oi(v: Option<i64>) -> XCell {
-        v.map_or(XCell::Empty, XCell::Int)
+    pub(crate) fn oi(v: Option<impl Into<i64>>) -> XCell {
+        v.map_or(XCell::Empty, |v| XCell::Int(v.into()))
     }
     pub(crate) fn of(v: Option<f64>) -> XCell {
         v.map_or(XCell::Empty, XCell::Num)
@@ -204,7 +205,7 @@ pub fn topology(r: &TopologyReport) -> Result<Vec<u8>, ReportError> {
                 XCell::s(&v.id),
                 XCell::os(&v.name),
                 XCell::os(&v.bios_guid),
-                XCell::s(&v.state),
+                XCell::s(v.state),
                 XCell::oi(v.vcpus),
                 XCell::of(v.cpu_limit_pct),
                 XCell::oi(v.memory_mb),
@@ -453,7 +454,7 @@ pub fn pvu(r: &crate::report::PvuReport) -> Result<Vec<u8>, ReportError> {
                 XCell::Bool(h.carried_forward),
                 XCell::os(&v.name),
                 XCell::s(&v.id),
-                XCell::s(&v.state),
+                XCell::s(v.state),
                 XCell::oi(v.vcpus),
                 XCell::Int(v.licensable_cores),
             ]);

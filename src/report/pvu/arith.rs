@@ -26,12 +26,12 @@ pub struct HostFigures {
 }
 
 /// A VM's licensable cores: its vCPUs, never more than the host's cores.
-pub fn vm_licensable_cores(vcpus: i64, host_cores: i64) -> i64 {
-    vcpus.max(0).min(host_cores.max(0))
+pub fn vm_licensable_cores(vcpus: u32, host_cores: i64) -> i64 {
+    i64::from(vcpus).min(host_cores.max(0))
 }
 
 /// Figures for one host from its cores, rate and counted VMs' vCPUs.
-pub fn host_figures(cores: i64, pvu_per_core: i64, vcpus: &[i64]) -> HostFigures {
+pub fn host_figures(cores: i64, pvu_per_core: i64, vcpus: &[u32]) -> HostFigures {
     let cores = cores.max(0);
     let pvu_per_core = pvu_per_core.max(0);
     // Saturating: absurd stored values must give a huge figure, not a panic.
@@ -219,9 +219,9 @@ mod tests {
 
     #[test]
     fn negative_or_huge_values_do_not_panic() {
-        let f = host_figures(-4, 70, &[-2, 3]);
+        let f = host_figures(-4, 70, &[2, 3]);
         assert_eq!(f.sub_capacity_pvu, 0);
-        let g = host_figures(i64::MAX, i64::MAX, &[i64::MAX, i64::MAX]);
+        let g = host_figures(i64::MAX, i64::MAX, &[u32::MAX, u32::MAX]);
         assert_eq!(g.full_capacity_pvu, i64::MAX);
     }
 

@@ -23,14 +23,11 @@ use self::rates::{PvuTable, Rate};
 use self::vm_filter::VmFilter;
 use super::id_map::IdMap;
 use super::{ReportError, time};
-use crate::store::read::{HostFacts, OutcomeKey, Reader, Run, VmFacts};
+use crate::store::read::{Guid, HostFacts, OutcomeKey, Reader, Run, VmFacts, VmState};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
-pub const DEFAULT_COUNTED_STATES: [&str; 2] = ["running", "paused"];
-pub const KNOWN_STATES: [&str; 7] = [
-    "running", "off", "saved", "paused", "starting", "stopping", "other",
-];
+pub const DEFAULT_COUNTED_STATES: [VmState; 2] = [VmState::Running, VmState::Paused];
 pub const DEFAULT_PERIOD_DAYS: i64 = 90;
 pub const DEFAULT_MAX_STALENESS_HOURS: i64 = 24;
 
@@ -57,7 +54,9 @@ impl Default for PvuOptions {
             to: None,
             vms_file: None,
             pvu_table: None,
-            counted_states: DEFAULT_COUNTED_STATES.map(String::from).to_vec(),
+            counted_states: DEFAULT_COUNTED_STATES
+                .map(|s| s.as_str().to_string())
+                .to_vec(),
             max_staleness: Duration::hours(DEFAULT_MAX_STALENESS_HOURS),
         }
     }
@@ -167,10 +166,10 @@ pub struct PeakHost {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeakVm {
-    pub id: String,
+    pub id: Guid,
     pub name: Option<String>,
-    pub state: String,
-    pub vcpus: Option<i64>,
+    pub state: VmState,
+    pub vcpus: Option<u32>,
     pub licensable_cores: i64,
 }
 
@@ -207,7 +206,7 @@ pub struct GapLine {
     pub address: Option<String>,
     pub cluster: Option<String>,
     pub node: Option<String>,
-    pub vm_guid: Option<String>,
+    pub vm_guid: Option<Guid>,
     pub last_ok_run: Option<i64>,
     pub first_run: i64,
     pub last_run: i64,
@@ -236,6 +235,11 @@ struct HostAgg<'a> {
     dropped: BTreeSet<&'a str>,
 }
 
+/// The names of every VM state, for messages.
+pub fn known_states() -> String {
+    VmState::ALL.map(VmState::as_str).join(", ")
+}
+
 pub async fn build<'a>(
     db: impl Into<Reader<'a>>,
     opts: PvuOptions,
@@ -257,10 +261,10 @@ pub async fn build<'a>(
         ));
     }
     for s in &opts.counted_states {
-        if !KNOWN_STATES.contains(&s.as_str()) {
+        if VmState::parse(s).is_none() {
             return Err(ReportError::Option(format!(
                 "unknown VM state {s:?} (known: {})",
-                KNOWN_STATES.join(", ")
+                known_states()
             )));
         }
     }
@@ -348,7 +352,7 @@ pub async fn build<'a>(
 }
 
 fn counted(opts: &PvuOptions, filter: Option<&VmFilter>, v: &VmFacts) -> bool {
-    opts.counted_states.contains(&v.state)
+    opts.counted_states.iter().any(|s| s == v.state.as_str())
         && filter.is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
 }
 
@@ -392,7 +396,7 @@ fn compute<'a>(
                     table.rate(
                         f.processor_vendor.as_deref(),
                         f.processor_model.as_deref(),
-                        f.sockets,
+                        f.sockets.map(i64::from),
                     )
                 })
                 .pvu_per_core;
@@ -414,7 +418,7 @@ fn compute<'a>(
                     cores
                 }));
             }
-            let figures = arith::host_figures(cores, pvu_per_core, &vcpus);
+            let figures = arith::host_figures(i64::from(cores), pvu_per_core, &vcpus);
             hosts.push((h.host_id, figures));
             traces.insert(
                 (snap.run.id, h.host_id),
@@ -534,7 +538,7 @@ fn compute<'a>(
             name: f.name.clone(),
             processor_vendor: f.processor_vendor.clone(),
             processor_model: f.processor_model.clone(),
-            sockets: f.sockets,
+            sockets: f.sockets.map(i64::from),
             cores: fig.cores,
             rate: rate.clone(),
             full_capacity_pvu: fig.full_capacity_pvu,
@@ -566,12 +570,13 @@ fn compute<'a>(
                 .map(|v| PeakVm {
                     id: v.guid.clone(),
                     name: v.name.clone(),
-                    state: v.state.clone(),
+                    state: v.state,
                     vcpus: v.vcpus,
-                    licensable_cores: arith::vm_licensable_cores(
-                        v.vcpus.unwrap_or(t.figures.cores),
-                        t.figures.cores,
-                    ),
+                    // Unknown vCPUs count as the whole host.
+                    licensable_cores: match v.vcpus {
+                        Some(n) => arith::vm_licensable_cores(n, t.figures.cores),
+                        None => t.figures.cores,
+                    },
                 })
                 .collect();
             vms.sort_by(|a, b| a.id.cmp(&b.id));

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::report::id_map::{IdMap, IdSet};
-use crate::store::read::{ClusterFacts, HostFacts, OutcomeKey, Run, VmFacts, norm_guid};
+use crate::store::read::{ClusterFacts, Guid, HostFacts, OutcomeKey, Run, VmFacts};
 
 /// One physical host as it counts in one run.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub enum Gap {
     /// A VM the cluster places on a node we have no data for.
     OrphanVm {
         cluster: String,
-        vm_guid: String,
+        vm_guid: Guid,
         owner_node: Option<String>,
     },
 }
@@ -122,7 +122,7 @@ impl<'a> Assembler<'a> {
                 owner_ids: c
                     .vm_owners
                     .iter()
-                    .map(|o| guid_ids.get(norm_guid(&o.vm_guid).as_str()).copied())
+                    .map(|o| guid_ids.get(o.vm_guid.as_str()).copied())
                     .collect(),
             })
             .collect();
@@ -328,7 +328,7 @@ fn cluster_gaps(
             if !id.is_some_and(|id| present.contains(&id)) {
                 gaps.push(Gap::OrphanVm {
                     cluster: c.name.clone(),
-                    vm_guid: norm_guid(&o.vm_guid),
+                    vm_guid: o.vm_guid.clone(),
                     owner_node: o.owner_node.clone(),
                 });
             }
@@ -340,7 +340,7 @@ fn cluster_gaps(
 mod tests {
     use super::*;
     use crate::store::RunStatus;
-    use crate::store::read::{ClusterNode, VmOwner};
+    use crate::store::read::{ClusterNode, VmOwner, VmState};
 
     fn t(h: u32) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
@@ -398,13 +398,13 @@ mod tests {
         VmFacts {
             id,
             vm_id,
-            guid: format!("00000000-0000-0000-0000-{vm_id:012}"),
+            guid: Guid::from_stored(&format!("00000000-0000-0000-0000-{vm_id:012}")),
             host_id,
             first_run_id: first,
             last_run_id: last,
             name: None,
             bios_guid: None,
-            state: "running".into(),
+            state: VmState::Running,
             vcpus: Some(2),
             cpu_limit_pct: None,
             memory_mb: None,
@@ -529,13 +529,13 @@ mod tests {
                 .to_vec(),
             vm_owners: vec![
                 VmOwner {
-                    vm_guid: "{00000000-0000-0000-0000-000000000001}".into(),
+                    vm_guid: Guid::from_stored("{00000000-0000-0000-0000-000000000001}"),
                     resource: None,
                     owner_node: Some("HV01".into()),
                     state: None,
                 },
                 VmOwner {
-                    vm_guid: "00000000-0000-0000-0000-000000000009".into(),
+                    vm_guid: Guid::from_stored("00000000-0000-0000-0000-000000000009"),
                     resource: None,
                     owner_node: Some("HV02".into()),
                     state: None,
@@ -561,7 +561,7 @@ mod tests {
                 },
                 Gap::OrphanVm {
                     cluster: "CLU".into(),
-                    vm_guid: "00000000-0000-0000-0000-000000000009".into(),
+                    vm_guid: Guid::from_stored("00000000-0000-0000-0000-000000000009"),
                     owner_node: Some("HV02".into())
                 },
             ]

@@ -5,11 +5,11 @@ use std::cell::Cell;
 use std::path::Path;
 
 use crate::report::ReportError;
-use crate::store::read::norm_guid;
+use crate::store::read::Guid;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
-    Guid(String),
+    Guid(Guid),
     Name(String),
 }
 
@@ -25,37 +25,6 @@ struct Entry {
 pub struct VmFilter {
     pub source: String,
     entries: Vec<Entry>,
-}
-
-/// Upper-case canonical GUID text, if `s` is a GUID (braces allowed).
-pub fn parse_guid(s: &str) -> Option<String> {
-    let g = norm_guid(s);
-    let groups: Vec<&str> = g.split('-').collect();
-    let lens = [8usize, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()));
-    ok.then_some(g)
-}
-
-/// The other byte order of a GUID: SMBIOS stores the first three fields
-/// little-endian, some tools print them big-endian.
-pub fn swap_guid_bytes(guid: &str) -> Option<String> {
-    let g = parse_guid(guid)?;
-    let groups: Vec<&str> = g.split('-').collect();
-    let swap = |s: &str| -> String {
-        let bytes: Vec<&str> = (0..s.len())
-            .step_by(2)
-            .filter_map(|i| s.get(i..i + 2))
-            .collect();
-        bytes.into_iter().rev().collect()
-    };
-    match groups.as_slice() {
-        [a, b, c, d, e] => Some(format!("{}-{}-{}-{d}-{e}", swap(a), swap(b), swap(c))),
-        _ => None,
-    }
 }
 
 impl VmFilter {
@@ -82,7 +51,7 @@ impl VmFilter {
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(|l| Entry {
                 line: l.to_string(),
-                key: match parse_guid(l) {
+                key: match Guid::parse(l) {
                     Some(g) => Key::Guid(g),
                     None => Key::Name(l.to_lowercase()),
                 },
@@ -105,9 +74,9 @@ impl VmFilter {
 
     /// Does this VM run the product?
     pub fn matches(&self, guid: &str, bios_guid: Option<&str>, name: Option<&str>) -> bool {
-        let guid = norm_guid(guid);
-        let bios = bios_guid.and_then(parse_guid);
-        let bios_swapped = bios.as_deref().and_then(swap_guid_bytes);
+        let guid = Guid::from_stored(guid);
+        let bios = bios_guid.and_then(Guid::parse);
+        let bios_swapped = bios.as_ref().and_then(Guid::swapped);
         let name = name.map(str::to_lowercase);
         let mut any = false;
         for e in &self.entries {
@@ -142,7 +111,9 @@ mod tests {
     #[test]
     fn swap_reverses_the_first_three_fields_only() {
         assert_eq!(
-            swap_guid_bytes("7B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0").as_deref(),
+            Guid::from_stored("7B1C2D3E-4F50-6172-8394-A5B6C7D8E9F0")
+                .swapped()
+                .as_deref(),
             Some("3E2D1C7B-504F-7261-8394-A5B6C7D8E9F0")
         );
     }
@@ -178,8 +149,18 @@ mod tests {
 
     #[test]
     fn non_guids_are_names() {
-        assert_eq!(parse_guid("9F2C5B7A-1E0D-4C3B-9A8F-0123456789AZ"), None);
-        assert_eq!(parse_guid("db2"), None);
-        assert!(parse_guid(" {9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab} ").is_some());
+        let f = VmFilter::parse(
+            "9F2C5B7A-1E0D-4C3B-9A8F-0123456789AZ\ndb2\n {9f2c5b7a-1e0d-4c3b-9a8f-0123456789ab} \n",
+            "t",
+        );
+        let keys: Vec<&Key> = f.entries.iter().map(|e| &e.key).collect();
+        assert_eq!(
+            keys,
+            [
+                &Key::Name("9f2c5b7a-1e0d-4c3b-9a8f-0123456789az".into()),
+                &Key::Name("db2".into()),
+                &Key::Guid(Guid::from_stored("9F2C5B7A-1E0D-4C3B-9A8F-0123456789AB")),
+            ]
+        );
     }
 }

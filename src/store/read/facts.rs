@@ -7,10 +7,12 @@ use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 
 use super::{Reader, RowStream};
+use crate::inventory::{Guid, VmState};
 use crate::store::StoreError;
 
 /// Host facts valid over `first_run_id..=last_run_id` (only for the runs in
-/// that range where the host's outcome is OK).
+/// that range where the host's outcome is OK). Counts keep the model's types
+/// (`HostSnapshot`); memory is stored clamped to SQLite's signed 64 bits.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct HostFacts {
     pub id: i64,
@@ -24,9 +26,9 @@ pub struct HostFacts {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub os: Option<String>,
-    pub sockets: Option<i64>,
-    pub cores: Option<i64>,
-    pub logical_processors: Option<i64>,
+    pub sockets: Option<u32>,
+    pub cores: Option<u32>,
+    pub logical_processors: Option<u32>,
     pub memory_mb: Option<i64>,
     pub processor_vendor: Option<String>,
     pub processor_model: Option<String>,
@@ -39,26 +41,73 @@ impl HostFacts {
     }
 }
 
-/// A VM's facts (and host) over `first_run_id..=last_run_id`.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A VM's facts (and host) over `first_run_id..=last_run_id`, in the
+/// model's types (`VmSnapshot`).
+#[derive(Debug, Clone, PartialEq)]
 pub struct VmFacts {
     pub id: i64,
     pub vm_id: i64,
-    /// Upper case, no braces.
-    pub guid: String,
+    pub guid: Guid,
     pub host_id: i64,
     pub first_run_id: i64,
     pub last_run_id: i64,
     pub name: Option<String>,
-    pub bios_guid: Option<String>,
-    pub state: String,
-    pub vcpus: Option<i64>,
+    pub bios_guid: Option<Guid>,
+    pub state: VmState,
+    pub vcpus: Option<u32>,
     pub cpu_limit_pct: Option<f64>,
     pub memory_mb: Option<i64>,
     pub dynamic_memory: Option<bool>,
+    /// As stored (`Replication::as_str`).
     pub replication: String,
-    pub generation: Option<i64>,
+    pub generation: Option<u8>,
     pub clustered: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct VmRow {
+    id: i64,
+    vm_id: i64,
+    guid: String,
+    host_id: i64,
+    first_run_id: i64,
+    last_run_id: i64,
+    name: Option<String>,
+    bios_guid: Option<String>,
+    state: String,
+    vcpus: Option<u32>,
+    cpu_limit_pct: Option<f64>,
+    memory_mb: Option<i64>,
+    dynamic_memory: Option<bool>,
+    replication: String,
+    generation: Option<u8>,
+    clustered: bool,
+}
+
+impl TryFrom<VmRow> for VmFacts {
+    type Error = StoreError;
+    fn try_from(r: VmRow) -> Result<Self, StoreError> {
+        Ok(VmFacts {
+            id: r.id,
+            vm_id: r.vm_id,
+            // Normalised once here so per-run comparisons need no allocation.
+            guid: Guid::from_stored(&r.guid),
+            host_id: r.host_id,
+            first_run_id: r.first_run_id,
+            last_run_id: r.last_run_id,
+            name: r.name,
+            bios_guid: r.bios_guid.as_deref().map(Guid::from_stored),
+            state: VmState::parse(&r.state)
+                .ok_or_else(|| StoreError::bad("vm_facts", "state", format!("{:?}", r.state)))?,
+            vcpus: r.vcpus,
+            cpu_limit_pct: r.cpu_limit_pct,
+            memory_mb: r.memory_mb,
+            dynamic_memory: r.dynamic_memory,
+            replication: r.replication,
+            generation: r.generation,
+            clustered: r.clustered,
+        })
+    }
 }
 
 impl VmFacts {
@@ -76,7 +125,7 @@ pub struct ClusterNode {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct VmOwner {
-    pub vm_guid: String,
+    pub vm_guid: Guid,
     #[serde(default)]
     pub resource: Option<String>,
     #[serde(default)]
@@ -130,20 +179,6 @@ impl TryFrom<ClusterRow> for ClusterFacts {
             vm_owners,
         })
     }
-}
-
-/// GUIDs upper-case without braces, whatever the stored spelling.
-pub fn norm_guid(s: &str) -> String {
-    s.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_uppercase()
-}
-
-fn vm_row(mut r: VmFacts) -> VmFacts {
-    // Normalised once here so per-run comparisons need no allocation.
-    r.guid = norm_guid(&r.guid);
-    r
 }
 
 // Column lists and the interval condition (`$1` = lo, `$2` = hi) as macros
@@ -208,7 +243,7 @@ impl<'a> Reader<'a> {
 
     /// VM facts whose interval meets `[lo, hi]`, by VM then time.
     pub async fn vm_facts_overlapping(&self, lo: i64, hi: i64) -> Result<Vec<VmFacts>, StoreError> {
-        let rows: Vec<VmFacts> = sqlx::query_as(concat!(
+        let rows: Vec<VmRow> = sqlx::query_as(concat!(
             select_vm_facts!(),
             " ORDER BY v.guid, f.first_run_id"
         ))
@@ -216,7 +251,7 @@ impl<'a> Reader<'a> {
         .bind(hi)
         .fetch_all(self.pool)
         .await?;
-        Ok(rows.into_iter().map(vm_row).collect())
+        rows.into_iter().map(VmFacts::try_from).collect()
     }
 
     /// VM facts (the placements: `host_id` is where the VM ran) whose
@@ -229,8 +264,8 @@ impl<'a> Reader<'a> {
         .bind(lo)
         .bind(hi)
         .fetch(self.pool)
-        .map_ok(vm_row)
         .map_err(StoreError::from)
+        .and_then(|r: VmRow| std::future::ready(VmFacts::try_from(r)))
         .boxed()
     }
 

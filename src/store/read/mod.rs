@@ -32,7 +32,9 @@ use sqlx::SqlitePool;
 
 use crate::store::{Store, StoreError};
 
-pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner, norm_guid};
+/// The model's types the rows carry, for readers above the store.
+pub use crate::inventory::{Guid, VmState};
+pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
 pub use outcomes::{HostLabel, Outcome, OutcomeKey};
 pub use runs::Run;
 
