@@ -691,3 +691,53 @@ async fn cli_collect_with_kerberos_reports_it_and_never_leaks_the_password() {
         }
     }
 }
+
+/// `check`'s authentication step says Kerberos (and the principal) when it
+/// worked, and gives the Kerberos failure's own remedy when the KDC refused
+/// the password.
+#[tokio::test]
+async fn check_names_the_mechanism_and_the_kerberos_remedy() {
+    use hvinv::diagnose::{StepStatus, check_host};
+    let server = acceptor("hv03.hvinv.test", &[]);
+    let good = Arc::new(config(
+        "hv03.hvinv.test",
+        server.port,
+        USER,
+        PASSWORD,
+        AuthMechanism::Negotiate,
+        None,
+    ));
+    let opts = ClientOptions::default();
+    let report = check_host("hv03.hvinv.test", &good, &opts).await;
+    let auth = report
+        .steps
+        .iter()
+        .find(|s| s.name == "authentication")
+        .expect("authentication step");
+    assert_eq!(auth.status, StepStatus::Pass, "{report:?}");
+    assert!(
+        auth.detail.starts_with("Kerberos (WSMAN/hv03.hvinv.test)"),
+        "{}",
+        auth.detail
+    );
+
+    let bad = config(
+        "hv03.hvinv.test",
+        server.port,
+        USER,
+        "not-the-password",
+        AuthMechanism::Kerberos,
+        None,
+    );
+    let report = check_host("hv03.hvinv.test", &Arc::new(bad), &opts).await;
+    let auth = report
+        .steps
+        .iter()
+        .find(|s| s.name == "authentication")
+        .expect("authentication step");
+    assert_eq!(auth.status, StepStatus::Fail, "{report:?}");
+    let remedy = auth.remedy.as_deref().unwrap_or_default();
+    assert!(remedy.contains("refused the password"), "{remedy}");
+    assert!(!report.ok);
+    drop(server);
+}

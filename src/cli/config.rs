@@ -535,6 +535,30 @@ timeout_secs = 5
     }
 
     #[test]
+    fn kerberos_keys_come_from_defaults_and_hosts_override_them() {
+        let text = MINIMAL
+            .replace(
+                "password_env = \"HVINV_PASSWORD\"",
+                "password_env = \"HVINV_PASSWORD\"\nauth = \"Kerberos\"\nrealm = \"contoso.com\"\nkdc = \"dc1.contoso.com:88\"",
+            )
+            .replace("timeout_secs = 5", "spn_service = \"HTTP\"\nauth = \"ntlm\"");
+        let c = parse(&text).unwrap();
+        let (h1, h2) = (&c.hosts[0].transport, &c.hosts[1].transport);
+        assert_eq!(h1.auth, AuthMechanism::Kerberos);
+        assert_eq!(h1.kerberos.realm.as_deref(), Some("contoso.com"));
+        assert_eq!(h1.kerberos.kdc.as_deref(), Some("dc1.contoso.com:88"));
+        assert_eq!(h1.kerberos.spn_service(), "WSMAN");
+        assert_eq!(h2.auth, AuthMechanism::Ntlm);
+        assert_eq!(h2.kerberos.spn_service(), "HTTP");
+        assert_eq!(h2.kerberos.kdc.as_deref(), Some("dc1.contoso.com:88"));
+        // The default stays negotiate.
+        assert_eq!(
+            parse(MINIMAL).unwrap().hosts[0].transport.auth,
+            AuthMechanism::Negotiate
+        );
+    }
+
+    #[test]
     fn a_thumbprint_pasted_from_the_windows_dialog_is_accepted_and_parsed_once() {
         // The certificate dialog puts an invisible U+200E before the digits.
         let pasted = "\u{200e}a9 99 3e 36 47 06 81 6a ba 3e 25 71 78 50 c2 6c 9c d0 d8 9d";
