@@ -13,7 +13,7 @@ use super::{AuditError, SCHEMA};
 use crate::report::pvu::rates::{DEFAULT_SOURCE, DEFAULT_TOML, PvuTable};
 use crate::report::pvu::{DEFAULT_PERIOD_DAYS, PvuOptions, PvuReport};
 use crate::report::{self, Format, time};
-use crate::store::read::OutcomeKey;
+use crate::store::read::{OutcomeKey, PruneRecord};
 use crate::store::{Run, RunStatus, Store};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +111,7 @@ pub async fn build_files(
         _ => Vec::new(),
     };
 
+    let prunes = store.reader().prunes().await?;
     let mut files = vec![
         render(&pvu, Format::Json, "pvu.json")?,
         render(&pvu, Format::Csv, "pvu.csv")?,
@@ -118,7 +119,7 @@ pub async fn build_files(
         BundleFile::new("runs.csv", runs_csv(&runs)?),
         BundleFile::new(
             "audit_trail.csv",
-            audit_trail_csv(&runs, &outcomes, &table, &table_bytes)?,
+            audit_trail_csv(&runs, &outcomes, &prunes, &table, &table_bytes)?,
         ),
         BundleFile::new("data_condition.txt", data_condition(&pvu, &runs)),
     ];
@@ -185,6 +186,7 @@ fn runs_csv(runs: &[Run]) -> Result<Vec<u8>, AuditError> {
 fn audit_trail_csv(
     runs: &[Run],
     outcomes: &[OutcomeKey],
+    prunes: &[PruneRecord],
     table: &PvuTable,
     table_bytes: &[u8],
 ) -> Result<Vec<u8>, AuditError> {
@@ -270,6 +272,34 @@ fn audit_trail_csv(
         if run.is_complete() {
             previous = Some(addresses);
         }
+    }
+    // Every prune ever made: what was cut may sit before the period, but
+    // an auditor needs to know it happened.
+    for p in prunes {
+        w.write_record([
+            time::format(&p.at),
+            p.first_run_kept.map(|k| k.to_string()).unwrap_or_default(),
+            "prune".to_string(),
+            format!("before {}", time::format(&p.before)),
+            format!(
+                "runs deleted {} ({}..{}); rows deleted {}; hvinv {}{}",
+                p.runs_deleted,
+                p.first_run_deleted
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                p.last_run_deleted
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                rows_deleted(&p.rows_deleted),
+                p.hvinv_version,
+                if p.under_two_years {
+                    "; under two years (--allow-under-two-years)"
+                } else {
+                    ""
+                }
+            ),
+        ])
+        .map_err(&err)?;
     }
     w.into_inner()
         .map_err(|e| err(csv::Error::from(e.into_error())))
@@ -363,4 +393,23 @@ fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
         line(format!("- {w}"));
     }
     out
+}
+
+/// `{"hosts":1,"runs":2}` as `hosts 1, runs 2` (tables with none left out).
+fn rows_deleted(json: &str) -> String {
+    match serde_json::from_str::<std::collections::BTreeMap<String, u64>>(json) {
+        Ok(map) => {
+            let parts: Vec<String> = map
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            if parts.is_empty() {
+                "none".into()
+            } else {
+                parts.join(", ")
+            }
+        }
+        Err(_) => json.to_string(),
+    }
 }

@@ -41,6 +41,8 @@ pub enum Command {
     /// Signed evidence bundles for an auditor: make one, or check one.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Delete runs older than a date and what only they reference (refused under two years).
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -255,4 +257,16 @@ pub struct AuditVerifyArgs {
     /// its SubjectPublicKeyInfo DER, as `audit snapshot` prints it).
     #[arg(long)]
     pub fingerprint: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Delete the runs that started before this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub before: String,
+    /// Allow a cut less than two years ago (IBM asks that reports be kept two years).
+    #[arg(long)]
+    pub allow_under_two_years: bool,
 }

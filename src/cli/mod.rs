@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod generate;
 pub mod progress;
+pub mod prune;
 pub mod report;
 pub mod simulate;
 
@@ -69,6 +70,7 @@ async fn run(command: Command) -> Exit {
         Command::Simulate(a) => simulate::run(a).await,
         Command::GenerateHistory(a) => generate::run(a).await,
         Command::Audit(a) => audit::run(a).await,
+        Command::Prune(a) => prune::run(a).await,
     }
 }
 

@@ -25,6 +25,7 @@
 
 pub mod facts;
 pub mod outcomes;
+pub mod prunes;
 pub mod runs;
 
 use futures_util::stream::BoxStream;
@@ -36,6 +37,7 @@ use crate::store::{Store, StoreError};
 pub use crate::inventory::{Guid, VmState};
 pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
 pub use outcomes::{HostLabel, Outcome, OutcomeKey};
+pub use prunes::PruneRecord;
 pub use runs::Run;
 
 /// Rows as they come from the database, one at a time.
