@@ -1,0 +1,285 @@
+//! The report's lines from the priced runs: hosts at their peaks, the
+//! peak run's detail, daily maxima and gaps.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+
+use super::arith;
+use super::per_run::{Assembler, Gap};
+use super::price::{HostAgg, HostRun, Priced};
+use super::rates::Rate;
+use super::vm_filter::VmFilter;
+use super::{DayHost, DayLine, GapLine, HostLine, PeakHost, PeakVm};
+use crate::store::read::Run;
+
+/// One line per host, at its own sub-capacity peak.
+pub(super) fn host_lines(
+    priced: &mut Priced<'_>,
+    at: impl Fn(i64) -> DateTime<Utc>,
+    warnings: &mut BTreeSet<String>,
+) -> Vec<HostLine> {
+    let mut hosts = Vec::new();
+    for (host_id, (fig, run)) in arith::host_peaks(&priced.per_run) {
+        let Some(tr) = priced.traces.get(&(run, host_id)) else {
+            continue;
+        };
+        let f = tr.facts;
+        let Some(rate) = priced.rates.get(&f.id) else {
+            continue;
+        };
+        let agg = priced.aggs.remove(&host_id).unwrap_or_default();
+        let notes = host_notes(rate, tr, &agg, warnings);
+        hosts.push(HostLine {
+            host_id,
+            address: tr.address.to_string(),
+            name: f.name.clone(),
+            processor_vendor: f.processor_vendor.clone(),
+            processor_model: f.processor_model.clone(),
+            sockets: f.sockets.map(i64::from),
+            cores: fig.cores,
+            rate: rate.clone(),
+            full_capacity_pvu: fig.full_capacity_pvu,
+            peak_sub_capacity_cores: fig.sub_capacity_cores,
+            peak_sub_capacity_pvu: fig.sub_capacity_pvu,
+            peak_run: run,
+            peak_at: at(run),
+            peak_carried_forward: tr.carried_forward,
+            runs_counted: agg.runs_counted,
+            runs_carried_forward: agg.runs_carried_forward,
+            notes,
+        });
+    }
+    hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+    hosts
+}
+
+/// The notes on a host's line, and the report-wide warnings they raise.
+fn host_notes(
+    rate: &Rate,
+    tr: &HostRun<'_>,
+    agg: &HostAgg<'_>,
+    warnings: &mut BTreeSet<String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if rate.unknown_processor {
+        notes.push(format!(
+            "unknown processor: {} PVU per core applied",
+            rate.pvu_per_core
+        ));
+        warnings.insert(format!(
+            "{}: processor matches no PVU table row, {} PVU per core applied",
+            tr.address, rate.pvu_per_core
+        ));
+    }
+    if rate.verify {
+        notes.push("rate row marked verify".to_string());
+        warnings.insert(format!(
+            "PVU table row {} is marked for verification against IBM's table",
+            rate.row.as_deref().unwrap_or("?")
+        ));
+    }
+    if rate.sockets_unknown {
+        notes.push("socket count unknown: highest matching rate applied".to_string());
+    }
+    if tr.carried_forward {
+        notes.push(format!(
+            "peak figure carried forward from run {}",
+            tr.snapshot_run
+        ));
+    }
+    let unknown = &agg.vcpus_unknown;
+    if !unknown.is_empty() {
+        notes.push(format!(
+            "vCPUs unknown for {} VM(s), counted at the host's cores",
+            unknown.len()
+        ));
+    }
+    let dropped = &agg.dropped;
+    if !dropped.is_empty() {
+        notes.push(format!(
+            "{} VM(s) also seen on another host in the same run, counted there",
+            dropped.len()
+        ));
+    }
+    notes
+}
+
+/// What was counted at the sub-capacity peak, host by host: the VM lists of
+/// the peak run only, assembled again rather than kept for every run.
+pub(super) fn peak_detail<'a>(
+    asm: &Assembler<'a>,
+    period: &'a [Run],
+    peak_run_id: i64,
+    priced: &Priced<'a>,
+) -> Vec<PeakHost> {
+    let peak_run = period.iter().find(|r| r.id == peak_run_id);
+    let peak_snap = peak_run.map(|r| asm.snapshot(r));
+    let mut peak_detail: Vec<PeakHost> = peak_snap
+        .iter()
+        .flat_map(|snap| snap.hosts.iter())
+        .filter_map(|h| {
+            let t = priced.traces.get(&(peak_run_id, h.host_id))?;
+            let mut vms: Vec<PeakVm> = h
+                .vms
+                .iter()
+                .filter(|v| priced.counted_rows.get(&v.id).copied().unwrap_or(false))
+                .map(|v| PeakVm {
+                    id: v.guid.clone(),
+                    name: v.name.clone(),
+                    state: v.state,
+                    vcpus: v.vcpus,
+                    // Unknown vCPUs count as the whole host.
+                    licensable_cores: match v.vcpus {
+                        Some(n) => arith::vm_licensable_cores(n, t.figures.cores),
+                        None => t.figures.cores,
+                    },
+                })
+                .collect();
+            vms.sort_by(|a, b| a.id.cmp(&b.id));
+            Some(PeakHost {
+                host_id: h.host_id,
+                address: t.address.to_string(),
+                name: t.facts.name.clone(),
+                carried_forward: t.carried_forward,
+                snapshot_run: t.snapshot_run,
+                figures: t.figures,
+                vms,
+            })
+        })
+        .collect();
+    peak_detail.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+
+    peak_detail
+}
+
+/// The worst run of each UTC day, host by host.
+pub(super) fn day_lines(priced: &Priced<'_>) -> Vec<DayLine> {
+    arith::daily_max(&priced.per_run)
+        .into_iter()
+        .map(|(date, d)| {
+            let mut hosts: Vec<DayHost> = d
+                .hosts
+                .iter()
+                .filter_map(|(host_id, (fig, run))| {
+                    let t = priced.traces.get(&(*run, *host_id))?;
+                    Some(DayHost {
+                        host_id: *host_id,
+                        address: t.address.to_string(),
+                        name: t.facts.name.clone(),
+                        pvu_per_core: fig.pvu_per_core,
+                        rate_row: priced.rates.get(&t.facts.id).and_then(|r| r.row.clone()),
+                        cores: fig.cores,
+                        full_capacity_pvu: fig.full_capacity_pvu,
+                        sub_capacity_cores: fig.sub_capacity_cores,
+                        sub_capacity_pvu: fig.sub_capacity_pvu,
+                        run: *run,
+                        carried_forward: t.carried_forward,
+                    })
+                })
+                .collect();
+            hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
+            DayLine {
+                date,
+                runs: d.runs,
+                sub_capacity_pvu: d.sub_capacity.value,
+                sub_capacity_run: d.sub_capacity.run_id,
+                full_capacity_pvu: d.full_capacity.value,
+                full_capacity_run: d.full_capacity.run_id,
+                hosts,
+            }
+        })
+        .collect()
+}
+
+/// One line per gap, and the reasons the report is incomplete.
+pub(super) fn gap_lines(
+    gaps: BTreeMap<Gap, Vec<i64>>,
+    filter: Option<&VmFilter>,
+) -> (Vec<GapLine>, Vec<String>) {
+    let lines: Vec<GapLine> = gaps
+        .into_iter()
+        .map(|(g, runs)| gap_line(g, &runs, filter))
+        .collect();
+    let mut incomplete_reasons: Vec<String> = lines
+        .iter()
+        .filter(|g| g.flags_incomplete)
+        .map(|g| g.message.clone())
+        .collect();
+    incomplete_reasons.dedup();
+    (lines, incomplete_reasons)
+}
+
+fn gap_line(g: Gap, runs: &[i64], filter: Option<&VmFilter>) -> GapLine {
+    let first_run = runs.iter().copied().min().unwrap_or_default();
+    let last_run = runs.iter().copied().max().unwrap_or_default();
+    let span = if first_run == last_run {
+        format!("run {first_run}")
+    } else {
+        format!("runs {first_run}–{last_run} ({} runs)", runs.len())
+    };
+    let mut line = GapLine {
+        kind: "",
+        address: None,
+        cluster: None,
+        node: None,
+        vm_guid: None,
+        last_ok_run: None,
+        first_run,
+        last_run,
+        runs: runs.len(),
+        flags_incomplete: true,
+        message: String::new(),
+    };
+    match g {
+        Gap::Stale {
+            address,
+            last_ok_run,
+        } => {
+            line.kind = "stale";
+            line.message = match last_ok_run {
+                Some(r) => format!(
+                    "{address}: failed in {span}; last good snapshot (run {r}) is older than the staleness limit"
+                ),
+                None => format!("{address}: failed in {span}; no good snapshot"),
+            };
+            line.address = Some(address);
+            line.last_ok_run = last_ok_run;
+        }
+        Gap::NeverCollected { address } => {
+            line.kind = "never_collected";
+            line.message = format!("{address}: never collected (failed in {span})");
+            line.address = Some(address);
+        }
+        Gap::NoFacts { address } => {
+            line.kind = "no_facts";
+            line.message = format!("{address}: no host facts or core count in {span}");
+            line.address = Some(address);
+        }
+        Gap::ClusterNode { cluster, node } => {
+            line.kind = "cluster_node";
+            line.message = format!(
+                "cluster {cluster}: node {node} is not among the collected hosts in {span}"
+            );
+            line.cluster = Some(cluster);
+            line.node = Some(node);
+        }
+        Gap::OrphanVm {
+            cluster,
+            vm_guid,
+            owner_node,
+        } => {
+            line.kind = "orphan_vm";
+            // A VM outside the product list cannot hide product capacity.
+            line.flags_incomplete = filter.is_none_or(|f| f.matches(&vm_guid, None, None));
+            line.message = format!(
+                "cluster {cluster}: VM {vm_guid} (owner {}) is on no collected node in {span}",
+                owner_node.as_deref().unwrap_or("unknown")
+            );
+            line.cluster = Some(cluster);
+            line.node = owner_node;
+            line.vm_guid = Some(vm_guid);
+        }
+    }
+    line
+}
