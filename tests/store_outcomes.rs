@@ -141,6 +141,30 @@ async fn a_change_of_outcome_or_a_run_without_the_address_ends_the_span() {
 }
 
 #[tokio::test]
+async fn hosts_recorded_in_one_transaction_are_stored_as_one_by_one() {
+    let (_d, store) = temp_store().await;
+    let at = chrono::Utc::now();
+    for _ in 0..2 {
+        let run = store.begin_run(3).await.unwrap();
+        let (a, b) = (ok(host(0, 2)), ok(host(1, 1)));
+        let c = failed(ErrorKind::Auth, "the account was refused");
+        let batch = [("hv0", &a), ("hv1", &b), ("hv2", &c)];
+        let hosts = store.record_hosts_at(run, &batch, at).await.unwrap();
+        assert_eq!(hosts.iter().filter(|h| h.is_some()).count(), 2);
+        store.finish_run(run).await.unwrap();
+    }
+    assert_eq!(
+        spans(&store).await,
+        [
+            span("hv0", 1, 2, "ok"),
+            span("hv1", 1, 2, "ok"),
+            span("hv2", 1, 2, "failed")
+        ]
+    );
+    assert_eq!(count(&store, "vm_facts").await, 3);
+}
+
+#[tokio::test]
 async fn a_second_outcome_for_one_address_in_one_run_is_refused() {
     let (_d, store) = temp_store().await;
     for _ in 0..2 {

@@ -1,5 +1,6 @@
 //! Transport failures, each mapped to a stored `ErrorKind`.
 
+use super::sealing::SealingError;
 use crate::error::{ErrorKind, HasKind};
 use std::fmt;
 
@@ -43,7 +44,64 @@ impl fmt::Display for TlsFailure {
     }
 }
 
+/// The host broke the protocol: what it sent (or did) is not what a WinRM
+/// listener does. Strings carry only a library's own description (hyper's,
+/// sspi's), never our words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    #[error("expected 401 with an NTLM challenge, got HTTP {status}")]
+    NoChallenge { status: u16 },
+    #[error("Negotiate challenge is not base64")]
+    ChallengeNotBase64,
+    #[error("expected 200 to the Kerberos AP-REQ, got HTTP {status}")]
+    NoApReply { status: u16 },
+    #[error("Negotiate reply token is not base64")]
+    ReplyTokenNotBase64,
+    #[error("bad NTLM challenge: {0}")]
+    BadChallenge(String),
+    #[error(
+        "the host closed the connection after the NTLM challenge; NTLM needs a kept-alive \
+         connection (is a proxy in the way?)"
+    )]
+    ClosedAfterChallenge,
+    #[error("the host refused the request as too large (HTTP 413): lower MaxEnvelopeSize")]
+    RequestTooLarge,
+    #[error("unexpected HTTP status {0}")]
+    UnexpectedStatus(u16),
+    #[error("HTTP {0} with an empty body")]
+    EmptyBody(u16),
+    #[error("reply body larger than {0} bytes")]
+    ReplyTooLarge(usize),
+    #[error("HTTP handshake: {0}")]
+    HttpHandshake(String),
+    #[error("malformed HTTP reply: {0}")]
+    MalformedHttp(String),
+    /// The `multipart/encrypted` framing of a sealed reply is wrong.
+    #[error(transparent)]
+    Framing(#[from] SealingError),
+    #[error("sealed reply failed verification: {0}")]
+    ReplyAltered(String),
+    #[error("cannot unseal the reply: {0}")]
+    Unseal(String),
+    #[error("unsealed reply is {actual} bytes, Length= said {announced}")]
+    UnsealedLength { actual: usize, announced: usize },
+    #[error("the host answered a sealed request in plaintext")]
+    PlaintextReply,
+}
+
+/// Our side failed to build or protect a message (never the host's doing).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalError {
+    #[error("cannot seal the request: {0}")]
+    Seal(String),
+    #[error("no authenticated session")]
+    NoSession,
+}
+
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     #[error("cannot connect to {addr}: {reason}")]
     Unreachable { addr: String, reason: String },
@@ -61,7 +119,9 @@ pub enum TransportError {
     #[error("Kerberos authentication failed: {0}")]
     Kerberos(super::kerberos::KerberosFailure),
     #[error("protocol error: {0}")]
-    Protocol(String),
+    Protocol(#[from] ProtocolError),
+    #[error("protocol error: {0}")]
+    Local(#[from] LocalError),
     /// Our own settings are unusable (unreadable CA file, malformed
     /// thumbprint, unusable user name); nothing was sent.
     #[error("configuration: {0}")]
@@ -95,7 +155,7 @@ impl HasKind for TransportError {
             TransportError::Auth(_) => ErrorKind::Auth,
             TransportError::Kerberos(f) if f.is_unreachable() => ErrorKind::Unreachable,
             TransportError::Kerberos(_) => ErrorKind::Auth,
-            TransportError::Protocol(_) => ErrorKind::Protocol,
+            TransportError::Protocol(_) | TransportError::Local(_) => ErrorKind::Protocol,
             TransportError::Config(_) => ErrorKind::Config,
         }
     }
@@ -123,6 +183,31 @@ mod tests {
     }
 
     #[test]
+    fn protocol_kinds_keep_the_words_operators_saw() {
+        for (err, text) in [
+            (
+                ProtocolError::NoChallenge { status: 200 },
+                "protocol error: expected 401 with an NTLM challenge, got HTTP 200",
+            ),
+            (
+                ProtocolError::UnsealedLength {
+                    actual: 3,
+                    announced: 4,
+                },
+                "protocol error: unsealed reply is 3 bytes, Length= said 4",
+            ),
+            (
+                ProtocolError::Framing(SealingError::BadLength),
+                "protocol error: encrypted body: bad Length= value",
+            ),
+        ] {
+            let e = TransportError::from(err);
+            assert_eq!(e.to_string(), text);
+            assert_eq!(e.kind(), ErrorKind::Protocol);
+        }
+    }
+
+    #[test]
     fn every_variant_maps_to_its_kind() {
         let cases = [
             (
@@ -145,7 +230,14 @@ mod tests {
             ),
             (TransportError::Tls(TlsFailure::Expired), ErrorKind::Tls),
             (TransportError::Auth("x".into()), ErrorKind::Auth),
-            (TransportError::Protocol("x".into()), ErrorKind::Protocol),
+            (
+                TransportError::Protocol(ProtocolError::PlaintextReply),
+                ErrorKind::Protocol,
+            ),
+            (
+                TransportError::Local(LocalError::NoSession),
+                ErrorKind::Protocol,
+            ),
             (TransportError::Config("x".into()), ErrorKind::Config),
         ];
         for (err, kind) in cases {

@@ -3,7 +3,7 @@
 //! authentication here; `mod.rs` drives the legs.
 
 use super::config::{Scheme, TransportConfig};
-use super::error::TransportError;
+use super::error::{ProtocolError, TransportError};
 use super::tls;
 use bytes::Bytes;
 use http::{HeaderMap, Request};
@@ -141,7 +141,7 @@ impl HttpConn {
             .title_case_headers(true)
             .handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| TransportError::Protocol(format!("HTTP handshake: {e}")))?;
+            .map_err(|e| ProtocolError::HttpHandshake(e.to_string()))?;
         let driver = tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("HTTP connection ended: {e}");
@@ -259,14 +259,12 @@ impl Drop for HttpConn {
 }
 
 fn too_big(max: usize) -> TransportError {
-    TransportError::Protocol(format!("reply body larger than {max} bytes"))
+    ProtocolError::ReplyTooLarge(max).into()
 }
 
 fn classify_send(e: hyper::Error) -> ExchangeError {
     if e.is_parse() {
-        return ExchangeError::Fatal(TransportError::Protocol(format!(
-            "malformed HTTP reply: {e}"
-        )));
+        return ExchangeError::Fatal(ProtocolError::MalformedHttp(e.to_string()).into());
     }
     // The peer closed (or reset) before any response byte: the kept-alive
     // socket went stale, so one replay on a fresh connection is safe (every

@@ -31,7 +31,7 @@ pub use config::{
     AuthMechanism, AuthUsed, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
     TlsOptions, TransportConfig,
 };
-pub use error::{TlsFailure, TransportError};
+pub use error::{LocalError, ProtocolError, TlsFailure, TransportError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -350,11 +350,10 @@ impl Connection {
         })?;
         let offers = www_authenticate::parse(reply.header_all("www-authenticate"));
         let server_token = match (reply.status, www_authenticate::negotiate(&offers)) {
-            (200, Some(www_authenticate::Offer { token: Some(t), .. })) => {
-                B64.decode(t.as_bytes()).map_err(|_| {
-                    TransportError::Protocol("Negotiate reply token is not base64".into())
-                })?
-            }
+            (200, Some(www_authenticate::Offer { token: Some(t), .. })) => B64
+                .decode(t.as_bytes())
+                .map_err(|_| ProtocolError::ReplyTokenNotBase64)
+                .map_err(TransportError::from)?,
             (200, _) => {
                 return Err(
                     TransportError::Kerberos(kerberos::KerberosFailure::MutualAuth {
@@ -373,10 +372,7 @@ impl Connection {
                 );
             }
             (status, _) => {
-                return Err(TransportError::Protocol(format!(
-                    "expected 200 to the Kerberos AP-REQ, got HTTP {status}"
-                ))
-                .into());
+                return Err(TransportError::from(ProtocolError::NoApReply { status }).into());
             }
         };
         let established = pending
@@ -408,11 +404,10 @@ impl Connection {
         let reply = self.exchange(req).await?;
         let offers = www_authenticate::parse(reply.header_all("www-authenticate"));
         let challenge = match (reply.status, www_authenticate::negotiate(&offers)) {
-            (401, Some(www_authenticate::Offer { token: Some(t), .. })) => {
-                B64.decode(t.as_bytes()).map_err(|_| {
-                    TransportError::Protocol("Negotiate challenge is not base64".into())
-                })?
-            }
+            (401, Some(www_authenticate::Offer { token: Some(t), .. })) => B64
+                .decode(t.as_bytes())
+                .map_err(|_| ProtocolError::ChallengeNotBase64)
+                .map_err(TransportError::from)?,
             (401, Some(_)) => {
                 return Err(TransportError::Auth(
                     "the host answered our NTLM NEGOTIATE without a challenge; NTLM may be disabled on it".into(),
@@ -428,27 +423,17 @@ impl Connection {
                 .into());
             }
             (status, _) => {
-                return Err(TransportError::Protocol(format!(
-                    "expected 401 with an NTLM challenge, got HTTP {status}"
-                ))
-                .into());
+                return Err(TransportError::from(ProtocolError::NoChallenge { status }).into());
             }
         };
         let (established, auth_token) = sent.authenticate(&challenge).map_err(|e| match e {
-            NegotiateError::BadChallenge(why) => {
-                TransportError::Protocol(format!("bad NTLM challenge: {why}"))
-            }
+            NegotiateError::BadChallenge(why) => ProtocolError::BadChallenge(why).into(),
             other => auth_setup_error(other),
         })?;
 
         if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
             // NTLM authenticates the socket: a new one would need a new challenge.
-            return Err(TransportError::Protocol(
-                "the host closed the connection after the NTLM challenge; NTLM needs a \
-                 kept-alive connection (is a proxy in the way?)"
-                    .into(),
-            )
-            .into());
+            return Err(TransportError::from(ProtocolError::ClosedAfterChallenge).into());
         }
 
         // Leg 3: AUTHENTICATE with the first request, sealed with the new keys.
@@ -480,7 +465,7 @@ impl Connection {
 
     async fn send_established(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
         let Some(mut established) = self.auth.take() else {
-            return Err(TransportError::Protocol("no authenticated session".into()).into());
+            return Err(TransportError::from(LocalError::NoSession).into());
         };
         let (body, content_type) = self.wrap(&mut established, soap)?;
         let req = self.request(body, content_type, None)?;
@@ -508,9 +493,9 @@ impl Connection {
         }
         let body = match est {
             Session::Ntlm(est) => {
-                let (sig, ct) = est.seal(soap).map_err(|e| {
-                    TransportError::Protocol(format!("cannot seal the request: {e}"))
-                })?;
+                let (sig, ct) = est
+                    .seal(soap)
+                    .map_err(|e| LocalError::Seal(e.to_string()))?;
                 sealing::encode(&sig, &ct, soap.len())
             }
             Session::Kerberos(est) => {
@@ -527,55 +512,44 @@ impl Connection {
         match status {
             200 | 400 | 500 => {}
             413 => {
-                return Err(TransportError::Protocol(
-                    "the host refused the request as too large (HTTP 413): lower MaxEnvelopeSize"
-                        .into(),
-                ));
+                return Err(ProtocolError::RequestTooLarge.into());
             }
             other => {
-                return Err(TransportError::Protocol(format!(
-                    "unexpected HTTP status {other}"
-                )));
+                return Err(ProtocolError::UnexpectedStatus(other).into());
             }
         }
         if reply.body.is_empty() {
-            return Err(TransportError::Protocol(format!(
-                "HTTP {status} with an empty body"
-            )));
+            return Err(ProtocolError::EmptyBody(status).into());
         }
         let content_type = reply.header("content-type").unwrap_or("");
         if sealing::is_encrypted(content_type) {
             let (plain, length) = match est {
                 Session::Ntlm(est) => {
                     let sealed = sealing::decode(content_type, &reply.body)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                        .map_err(ProtocolError::Framing)?;
                     let plain = est
                         .unseal(&sealed.signature, sealed.ciphertext)
                         .map_err(|e| match e {
-                            NegotiateError::MessageAltered(why) => TransportError::Protocol(
-                                format!("sealed reply failed verification: {why}"),
-                            ),
-                            other => TransportError::Protocol(format!(
-                                "cannot unseal the reply: {other}"
-                            )),
+                            NegotiateError::MessageAltered(why) => ProtocolError::ReplyAltered(why),
+                            other => ProtocolError::Unseal(other.to_string()),
                         })?;
                     (plain, sealed.length)
                 }
                 Session::Kerberos(est) => {
                     let sealed = sealing::decode_gss(content_type, &reply.body, sealing::PROTOCOL)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                        .map_err(ProtocolError::Framing)?;
                     let plain = est
                         .unseal(&sealed.header, sealed.ciphertext)
-                        .map_err(|e| TransportError::Protocol(e.to_string()))?;
+                        .map_err(|e| ProtocolError::Unseal(e.to_string()))?;
                     (plain, sealed.length)
                 }
             };
             if plain.len() != length {
-                return Err(TransportError::Protocol(format!(
-                    "unsealed reply is {} bytes, Length= said {}",
-                    plain.len(),
-                    length
-                )));
+                return Err(ProtocolError::UnsealedLength {
+                    actual: plain.len(),
+                    announced: length,
+                }
+                .into());
             }
             return Ok(Reply {
                 status,
@@ -585,9 +559,7 @@ impl Connection {
         if self.cfg.seals() && status == 200 {
             // A plaintext success on a sealed session would let anyone on
             // the path forge inventory data.
-            return Err(TransportError::Protocol(
-                "the host answered a sealed request in plaintext".into(),
-            ));
+            return Err(ProtocolError::PlaintextReply.into());
         }
         Ok(Reply {
             status,

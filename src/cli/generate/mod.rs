@@ -1,6 +1,6 @@
 //! `hvinv generate-history` (hidden, for benchmarks): writes an N-host,
 //! R-run history through the store's own write path (`begin_run_at`,
-//! `record_host_at`, `finish_run_at`) without any network, with the churn
+//! `record_hosts_at`, `finish_run_at`) without any network, with the churn
 //! given on the command line. See `bench/README.md` ("Reports and store").
 
 mod estate;
@@ -111,8 +111,12 @@ async fn generate(
     store.checkpoint().await
 }
 
-/// One run: every host's snapshot (or a timeout) through `record_host_at`;
-/// `cut_at` hosts recorded, then the run is marked interrupted.
+/// Hosts written per transaction (`record_hosts_at`).
+const BATCH: usize = 250;
+
+/// One run: every host's snapshot (or a timeout) through the store's
+/// `record_hosts_at`, `BATCH` hosts per transaction; with `cut_at`, only
+/// that many hosts, then the run is marked interrupted.
 async fn one_run(
     store: &Store,
     estate: &Estate,
@@ -124,29 +128,49 @@ async fn one_run(
     let at = started + Span::minutes(1);
     let by_host = estate.placement();
     let clusters = estate.clusters(&by_host);
-    for (h, vms) in by_host.iter().enumerate() {
-        if cut_at == Some(h) {
-            return store.mark_interrupted_at(run, at).await;
-        }
-        let outcome = if failing[h] {
-            HostOutcome::Failed {
-                kind: ErrorKind::Timeout,
-                message: "the host did not answer within 60 s".into(),
-                duration: Duration::from_secs(60),
-                round_trips: 1,
-            }
-        } else {
-            HostOutcome::Ok {
-                snapshot: estate.snapshot(h, vms, &clusters),
-                duration: Duration::from_millis(900),
-                round_trips: 11,
-            }
-        };
-        store
-            .record_host_at(run, &Estate::address(h), &outcome, at)
-            .await?;
+    let hosts = cut_at.unwrap_or(estate.hosts());
+    let mut lo = 0;
+    while lo < hosts {
+        let hi = (lo + BATCH).min(hosts);
+        let batch: Vec<(String, HostOutcome)> = (lo..hi)
+            .map(|h| {
+                (
+                    Estate::address(h),
+                    outcome(estate, h, failing[h], &by_host, &clusters),
+                )
+            })
+            .collect();
+        let refs: Vec<(&str, &HostOutcome)> = batch.iter().map(|(a, o)| (a.as_str(), o)).collect();
+        store.record_hosts_at(run, &refs, at).await?;
+        lo = hi;
+    }
+    if cut_at.is_some() {
+        return store.mark_interrupted_at(run, at).await;
     }
     store.finish_run_at(run, started + Span::minutes(2)).await
+}
+
+fn outcome(
+    estate: &Estate,
+    h: usize,
+    failing: bool,
+    by_host: &[Vec<usize>],
+    clusters: &[crate::inventory::ClusterSnapshot],
+) -> HostOutcome {
+    if failing {
+        HostOutcome::Failed {
+            kind: ErrorKind::Timeout,
+            message: "the host did not answer within 60 s".into(),
+            duration: Duration::from_secs(60),
+            round_trips: 1,
+        }
+    } else {
+        HostOutcome::Ok {
+            snapshot: estate.snapshot(h, &by_host[h], clusters),
+            duration: Duration::from_millis(900),
+            round_trips: 11,
+        }
+    }
 }
 
 #[cfg(test)]
