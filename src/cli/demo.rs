@@ -147,6 +147,9 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
     println!("  hvinv report topology --db {db_url} --format json");
     println!("  hvinv report pvu --db {db_url} --format xlsx --output pvu.xlsx");
     println!("  hvinv report history --db {db_url}");
+    println!("Evidence for an auditor (a signed bundle, then its check):");
+    println!("  hvinv audit snapshot --db {db_url} --output audit.zip");
+    println!("  hvinv audit verify audit.zip");
     if code != Exit::Ok {
         return code;
     }
