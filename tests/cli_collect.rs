@@ -7,6 +7,7 @@ use hvinv::cli::demo::config_for;
 use hvinv::error::ErrorKind;
 use hvinv::inventory::queries::QUERIES;
 use hvinv::simulator::{Estate, SimConfig, Simulator};
+use hvinv::store::{OpenMode, RunId, Store};
 use hvinv::wsman::{Action, ClientOptions};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -79,6 +80,38 @@ async fn demo_estate_is_collected_completely_over_sealed_http_and_https() {
         assert!(r.sealed || r.tls, "a request crossed in clear: {r:?}");
     }
     sim.shutdown().await;
+}
+
+/// `--json` printed empty `started_at`/`finished_at` before: the summary
+/// must name the run's times, RFC 3339 in UTC, exactly as the run's row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_summary_names_the_stored_start_and_finish_times() {
+    let sim = start(Estate::scale(2, 3, 1), Ipv4Addr::new(127, 0, 48, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&sim, dir.path(), 0);
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
+    sim.shutdown().await;
+
+    let started = chrono::DateTime::parse_from_rfc3339(&summary.started_at)
+        .unwrap_or_else(|e| panic!("started_at {:?}: {e}", summary.started_at));
+    let finished = chrono::DateTime::parse_from_rfc3339(&summary.finished_at)
+        .unwrap_or_else(|e| panic!("finished_at {:?}: {e}", summary.finished_at));
+    assert!(summary.started_at.ends_with('Z') && summary.finished_at.ends_with('Z'));
+    assert!(started <= finished);
+
+    let store = Store::open(&cfg.database_url, OpenMode::ReadOnly)
+        .await
+        .unwrap();
+    let run = store
+        .reader()
+        .run(RunId(summary.run_id))
+        .await
+        .unwrap()
+        .expect("the summary's run is stored");
+    assert_eq!(run.started_at, started);
+    assert_eq!(run.finished_at, Some(finished.with_timezone(&chrono::Utc)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

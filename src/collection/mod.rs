@@ -60,8 +60,11 @@ pub async fn collect_run_into_store(
     let _lock = Store::lock_for_collection(db_url)?;
     let store = Store::open(db_url, OpenMode::ReadWrite).await?;
     let started = Instant::now();
+    // One clock reading each for start and finish, stored and printed alike,
+    // so `--json` names the same times as the run's row.
+    let started_at = chrono::Utc::now();
     let run_id = store
-        .begin_run(u32::try_from(hosts.len()).unwrap_or(u32::MAX))
+        .begin_run_at(u32::try_from(hosts.len()).unwrap_or(u32::MAX), started_at)
         .await?;
 
     let collected = tokio::select! {
@@ -70,18 +73,19 @@ pub async fn collect_run_into_store(
     };
     match collected {
         None => {
-            store.mark_interrupted(run_id).await?;
-            Ok(RunSummary::interrupted(
-                run_id,
-                hosts.len(),
-                started.elapsed(),
-            ))
+            let finished_at = chrono::Utc::now();
+            store.mark_interrupted_at(run_id, finished_at).await?;
+            let mut summary = RunSummary::interrupted(run_id, hosts.len(), started.elapsed());
+            summary.set_times(started_at, finished_at);
+            Ok(summary)
         }
         Some(res) => {
             let mut summary = res?;
-            store.finish_run(run_id).await?;
+            let finished_at = chrono::Utc::now();
+            store.finish_run_at(run_id, finished_at).await?;
             summary.status = "complete".into();
             summary.duration_secs = started.elapsed().as_secs_f64();
+            summary.set_times(started_at, finished_at);
             Ok(summary)
         }
     }

@@ -57,6 +57,17 @@ impl RunSummary {
         }
     }
 
+    /// The run's start and finish, written as the store writes them (RFC 3339,
+    /// UTC, `Z`).
+    pub(super) fn set_times(
+        &mut self,
+        started_at: chrono::DateTime<chrono::Utc>,
+        finished_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        self.started_at = crate::store::time::to_stored(started_at);
+        self.finished_at = crate::store::time::to_stored(finished_at);
+    }
+
     /// Counts one host's outcome.
     pub(super) fn add(&mut self, address: &str, outcome: &HostOutcome) {
         match outcome {
