@@ -79,7 +79,10 @@ impl Action {
 
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// `wsman:MaxEnvelopeSize` in bytes (153600 works on 2008 R2 too).
+    /// `wsman:MaxEnvelopeSize` in bytes. The default, 512000, is Windows
+    /// 2012+'s own `MaxEnvelopeSizekb` (500 KiB); a host caps a larger
+    /// request at its own limit rather than refusing it (150 KiB on 2008 R2,
+    /// hence the 153600 pypsrp sends), so one value serves every release.
     pub max_envelope_size: u32,
     /// `wsman:OperationTimeout`.
     pub operation_timeout: Duration,
