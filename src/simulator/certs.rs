@@ -141,6 +141,9 @@ impl CertAuthority {
 
 /// A rustls server configuration for one host certificate.
 pub fn server_config(cert: &HostCert) -> Result<rustls::ServerConfig, SimError> {
+    // Deprecated in rustls 0.23.48 (no post-quantum groups); the simulator
+    // stands in for Windows, which offers classical groups only.
+    #[allow(deprecated)]
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -625,14 +625,12 @@ fn server_config(
 ) -> TlsServerConfig {
     let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
     Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap(),
+        rustls::ServerConfig::builder_with_provider(crate::transport::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap(),
     )
 }
 

@@ -19,11 +19,15 @@ use rustls::{
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-fn provider() -> Arc<CryptoProvider> {
+/// The *ring* provider. rustls 0.23.48 deprecates it for lacking
+/// post-quantum key exchange; WinRM listeners (HTTP.sys/SChannel) offer
+/// classical groups anyway, and aws-lc-rs would need a C/CMake toolchain on
+/// every build machine, so ring stays our provider until rustls 0.24.
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
-        .clone()
+    #[allow(deprecated)]
+    let make = || Arc::new(rustls::crypto::ring::default_provider());
+    PROVIDER.get_or_init(make).clone()
 }
 
 /// The operating system's trust anchors, read once per process (reading
