@@ -103,6 +103,10 @@ pub struct Connection {
 enum Failure {
     /// The socket dropped before any reply byte: replay once.
     Dropped(String),
+    /// 401 on an authenticated session (the host restarted WinRM or timed
+    /// the session out): authenticate again and resend, once. Every
+    /// request is a read, so resending is safe.
+    SessionRefused,
     Fatal(TransportError),
 }
 
@@ -158,7 +162,8 @@ impl Connection {
 
     /// Sends one SOAP envelope and returns the reply, authenticating,
     /// sealing and unsealing as configured. Reconnects (and re-authenticates)
-    /// at most once when the kept-alive socket turns out to be closed.
+    /// at most once when the kept-alive socket turns out to be closed, and
+    /// at most once when the host answers 401 to an authenticated session.
     ///
     /// Cancel-safe: if the returned future is dropped, the next `send`
     /// starts on a fresh connection.
@@ -167,6 +172,7 @@ impl Connection {
             self.discard();
         }
         let mut replayed = false;
+        let mut reauthenticated = false;
         loop {
             self.in_flight = true;
             let outcome = self.attempt(&soap).await;
@@ -184,6 +190,18 @@ impl Connection {
                         addr: self.addr(),
                         reason: why,
                     });
+                }
+                Err(Failure::SessionRefused) if !reauthenticated => {
+                    tracing::debug!(host = %self.cfg.target.host(), "HTTP 401 on the authenticated session; authenticating again");
+                    self.discard();
+                    reauthenticated = true;
+                }
+                Err(Failure::SessionRefused) => {
+                    self.discard();
+                    return Err(TransportError::Auth(
+                        "the host refused the authenticated session (HTTP 401) again after a new logon"
+                            .into(),
+                    ));
                 }
                 Err(Failure::Fatal(e)) => {
                     // Keys, sequence numbers or the socket state are now
@@ -471,10 +489,7 @@ impl Connection {
         let req = self.request(body, content_type, None)?;
         let reply = self.exchange(req).await?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(
-                "the host dropped the authenticated session (HTTP 401)".into(),
-            )
-            .into());
+            return Err(Failure::SessionRefused);
         }
         let reply = self.unwrap(&mut established, reply)?;
         self.auth = Some(established);
