@@ -280,16 +280,14 @@ fn no_common_protocol(err: &rustls::Error) -> bool {
     use rustls::AlertDescription as A;
     use rustls::PeerIncompatible as P;
     use rustls::PeerMisbehaved as M;
-    match err {
+    matches!(
+        err,
         rustls::Error::AlertReceived(
             A::HandshakeFailure | A::ProtocolVersion | A::InsufficientSecurity,
-        ) => true,
-        rustls::Error::PeerIncompatible(
+        ) | rustls::Error::PeerIncompatible(
             P::ServerDoesNotSupportTls12Or13 | P::NoCipherSuitesInCommon,
-        ) => true,
-        rustls::Error::PeerMisbehaved(M::SelectedUnofferedCipherSuite) => true,
-        _ => false,
-    }
+        ) | rustls::Error::PeerMisbehaved(M::SelectedUnofferedCipherSuite)
+    )
 }
 
 /// Finds the rustls error inside an I/O error from the TLS stream.

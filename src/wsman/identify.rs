@@ -6,7 +6,7 @@ use super::namespaces::Ns;
 use super::parse_error::ParseError;
 use super::request::Request;
 use super::xml::{Tok, XmlReader};
-use super::{Action, IdentifyInfo, WsmanError};
+use super::{Action, IdentifyInfo};
 
 pub fn build() -> Request {
     let mut xml = String::with_capacity(512);
