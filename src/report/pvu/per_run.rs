@@ -391,6 +391,7 @@ mod tests {
             processor_vendor: None,
             processor_model: None,
             cluster_name: None,
+            region: "default".into(),
         }
     }
 

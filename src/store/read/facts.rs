@@ -33,6 +33,8 @@ pub struct HostFacts {
     pub processor_vendor: Option<String>,
     pub processor_model: Option<String>,
     pub cluster_name: Option<String>,
+    /// Licence region (config `region`, `"default"` when none was given).
+    pub region: String,
 }
 
 impl HostFacts {
@@ -187,7 +189,7 @@ macro_rules! select_host_facts {
     () => {
         "SELECT f.id, f.host_id, f.first_run_id, f.last_run_id, h.uuid, f.name, f.fqdn, \
          f.manufacturer, f.model, f.serial, f.os, f.sockets, f.cores, f.logical_processors, \
-         f.memory_mb, f.processor_vendor, f.processor_model, f.cluster_name \
+         f.memory_mb, f.processor_vendor, f.processor_model, f.cluster_name, f.region \
          FROM host_facts f JOIN hosts h ON h.id = f.host_id \
          WHERE f.first_run_id <= $2 AND f.last_run_id >= $1"
     };
