@@ -186,41 +186,42 @@ fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFact
         .iter()
         .find(|f| f.host_id == host_id && f.covers(run_id))
     {
-        host.name = f.name.clone();
-        host.fqdn = f.fqdn.clone();
-        host.uuid = f
-            .uuid
-            .as_deref()
-            .map(|u| Guid::from_stored(u).into_string());
-        host.serial = f.serial.clone();
-        host.manufacturer = f.manufacturer.clone();
-        host.model = f.model.clone();
-        host.os = f.os.clone();
-        host.sockets = f.sockets.map(i64::from);
-        host.cores = f.cores.map(i64::from);
-        host.logical_processors = f.logical_processors.map(i64::from);
-        host.memory_mb = f.memory_mb;
+        let h = &f.host;
+        host.name = h.name.clone();
+        host.fqdn = h.fqdn.clone();
+        host.uuid = h.identity.uuid.clone();
+        host.serial = h.serial.clone();
+        host.manufacturer = h.manufacturer.clone();
+        host.model = h.model.clone();
+        host.os = h.os.clone();
+        host.sockets = h.sockets.map(i64::from);
+        host.cores = h.cores.map(i64::from);
+        host.logical_processors = h.logical_processors.map(i64::from);
+        host.memory_mb = h.memory_mb.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
         host.processor = Some(Processor {
-            vendor: f.processor_vendor.clone(),
-            model: f.processor_model.clone(),
+            vendor: h.processor_vendor.clone(),
+            model: h.processor_model.clone(),
         });
         host.cluster = f.cluster_name.clone();
     }
     host.vms = vm_facts
         .iter()
-        .filter(|v| v.host_id == host_id && v.covers(run_id))
-        .map(|v| Vm {
-            id: v.guid.clone(),
-            name: v.name.clone(),
-            bios_guid: v.bios_guid.clone(),
-            state: v.state,
-            vcpus: v.vcpus,
-            cpu_limit_pct: v.cpu_limit_pct,
-            memory_mb: v.memory_mb,
-            dynamic_memory: v.dynamic_memory,
-            replication: v.replication.clone(),
-            generation: v.generation,
-            clustered: v.clustered,
+        .filter(|f| f.host_id == host_id && f.covers(run_id))
+        .map(|f| {
+            let v = &f.vm;
+            Vm {
+                id: v.guid.clone(),
+                name: v.name.clone(),
+                bios_guid: v.bios_guid.clone(),
+                state: v.state,
+                vcpus: v.vcpus,
+                cpu_limit_pct: v.cpu_limit_pct,
+                memory_mb: v.memory_mb.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
+                dynamic_memory: v.dynamic_memory,
+                replication: v.replication.as_str().to_string(),
+                generation: v.generation,
+                clustered: v.clustered,
+            }
         })
         .collect();
     host.vms.sort_by(|a, b| a.id.cmp(&b.id));

@@ -59,10 +59,10 @@ impl Pricing<'_> {
         self.opts
             .counted_states
             .iter()
-            .any(|s| s == v.state.as_str())
-            && self
-                .filter
-                .is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
+            .any(|s| s == v.vm.state.as_str())
+            && self.filter.is_none_or(|f| {
+                f.matches(&v.vm.guid, v.vm.bios_guid.as_deref(), v.vm.name.as_deref())
+            })
     }
 }
 
@@ -136,11 +136,11 @@ impl<'a> Priced<'a> {
 
     /// One host's figures in one run; `None` without a core count.
     fn price_host(&mut self, h: &HostAtRun<'a>, pricing: &Pricing<'_>) -> Option<HostFigures> {
-        let f = h.facts;
+        let f = &h.facts.host;
         let cores = f.cores?;
         let pvu_per_core = self
             .rates
-            .entry(f.id)
+            .entry(h.facts.id)
             .or_insert_with(|| {
                 pricing.table.rate(
                     f.processor_vendor.as_deref(),
@@ -163,8 +163,8 @@ impl<'a> Priced<'a> {
                 continue;
             }
             // Unknown vCPUs count as the whole host: never guess low.
-            vcpus.push(v.vcpus.unwrap_or_else(|| {
-                agg.vcpus_unknown.insert(v.guid.as_str());
+            vcpus.push(v.vm.vcpus.unwrap_or_else(|| {
+                agg.vcpus_unknown.insert(v.vm.guid.as_str());
                 cores
             }));
         }
