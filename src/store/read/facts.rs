@@ -101,7 +101,8 @@ fn host_facts(r: SqliteRow) -> Result<HostFacts, StoreError> {
             vms: Vec::new(),
             cluster: None,
             warnings: Vec::new(),
-            region: Some(region),
+            // As the model has it: `None` is the default region.
+            region: (region != crate::store::DEFAULT_REGION).then_some(region),
         },
     })
 }
