@@ -50,8 +50,8 @@ pub enum KerberosFailure {
     #[error("no Kerberos realm for {account}: set `realm`, or write the user name as user@REALM")]
     NoRealm { account: String },
     #[error(
-        "no KDC known for realm {realm}: set `kdc = \"host[:port]\"`, or name the realm's KDC in \
-         krb5.conf (KRB5_CONFIG)"
+        "no KDC known for realm {realm}: DNS has no _kerberos._tcp.{realm} SRV record; set \
+         `kdc = \"host[:port]\"`, or name the realm's KDC in krb5.conf (KRB5_CONFIG)"
     )]
     NoKdc { realm: String },
     #[error(
@@ -135,10 +135,32 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// [`Plan::resolve`], then, when no KDC is configured for the realm,
+    /// the realm's `_kerberos._tcp` SRV record (as Windows finds its domain
+    /// controllers). A DNS answer never overrides `kdc` or krb5.conf.
+    pub async fn discover(
+        creds: &Credentials,
+        opts: &KerberosOptions,
+        host: &str,
+    ) -> Result<Plan, KerberosFailure> {
+        match Plan::resolve(creds, opts, host) {
+            Err(KerberosFailure::NoKdc { realm }) => match super::kdc_srv::lookup(&realm).await {
+                Some(kdc) => {
+                    let opts = KerberosOptions {
+                        kdc: Some(kdc),
+                        ..opts.clone()
+                    };
+                    Plan::resolve(creds, &opts, host)
+                }
+                None => Err(KerberosFailure::NoKdc { realm }),
+            },
+            other => other,
+        }
+    }
+
     /// Realm from `realm`, else the `@domain` of a `user@domain` name
     /// (upper-cased); KDC from `kdc`, else krb5.conf (`KRB5_CONFIG`
-    /// honoured). DNS SRV is not consulted (no query leaves the machine
-    /// for a lookup the operator did not configure).
+    /// honoured). No DNS: see [`Plan::discover`].
     pub fn resolve(
         creds: &Credentials,
         opts: &KerberosOptions,

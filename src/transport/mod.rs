@@ -13,6 +13,7 @@ mod config;
 mod dial;
 mod error;
 mod http;
+mod kdc_srv;
 pub mod kerberos;
 #[cfg(test)]
 mod loopback_tests;
@@ -236,7 +237,7 @@ impl Connection {
     async fn attempt(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
         if self.auth.is_none() {
             // Settings that cannot work fail before anything is contacted.
-            self.kerberos_plan()?;
+            self.kerberos_plan().await?;
         }
         if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
             self.discard();
@@ -273,7 +274,7 @@ impl Connection {
     /// Authenticates the socket with the configured mechanism and sends the
     /// first request.
     async fn authenticate_with(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
-        let Some(plan) = self.kerberos_plan()? else {
+        let Some(plan) = self.kerberos_plan().await? else {
             return self.authenticate_ntlm(soap).await;
         };
         match self.authenticate_kerberos(soap, &plan).await {
@@ -296,9 +297,9 @@ impl Connection {
     /// configuration error), `negotiate` when the host has a DNS name and a
     /// realm and KDC are known (and Kerberos has not already failed for it),
     /// `ntlm` never.
-    fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
+    async fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
         let cfg = &self.cfg;
-        let plan = || kerberos::Plan::resolve(&cfg.credentials, &cfg.kerberos, cfg.target.host());
+        let plan = || kerberos::Plan::discover(&cfg.credentials, &cfg.kerberos, cfg.target.host());
         match cfg.auth {
             AuthMechanism::Ntlm => Ok(None),
             AuthMechanism::Kerberos => {
@@ -309,13 +310,13 @@ impl Connection {
                         },
                     ));
                 }
-                plan().map(Some).map_err(TransportError::Kerberos)
+                plan().await.map(Some).map_err(TransportError::Kerberos)
             }
             AuthMechanism::Negotiate => {
                 if !cfg.host_is_dns_name() || self.kerberos_unavailable.is_some() {
                     return Ok(None);
                 }
-                Ok(plan().ok())
+                Ok(plan().await.ok())
             }
         }
     }
