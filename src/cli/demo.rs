@@ -61,6 +61,7 @@ pub fn config_for(
                 address: host,
                 transport: Arc::new(transport),
                 timeout: Duration::from_secs(60),
+                region: None,
             })
         })
         .collect::<Result<_, BadAddress>>()?;

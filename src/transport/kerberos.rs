@@ -288,6 +288,11 @@ struct AsReplies {
     replies: Vec<Vec<u8>>,
     complete: bool,
     fetched: Option<Instant>,
+    /// The KDC's TGS-REP per service principal, obtained with this TGT:
+    /// one service ticket per host, whatever the number of connections.
+    /// The reply is encrypted with the TGT's session key, which is why it
+    /// is kept beside the AS replies and dropped with them.
+    service_tickets: HashMap<String, Vec<u8>>,
 }
 
 type Entry = Arc<tokio::sync::Mutex<AsReplies>>;
@@ -320,6 +325,12 @@ pub fn as_requests_sent() -> u64 {
 }
 static AS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// First TGS requests (service tickets) this process sent to a KDC.
+pub fn tgs_requests_sent() -> u64 {
+    TGS_SENT.load(std::sync::atomic::Ordering::Relaxed)
+}
+static TGS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One logon's conversation with the KDC.
 struct KdcSession {
     plan: Plan,
@@ -327,6 +338,9 @@ struct KdcSession {
     entry: Entry,
     guard: Option<OwnedMutexGuard<AsReplies>>,
     as_index: usize,
+    /// When the AS replies this logon used were fetched (their identity).
+    as_fetched: Option<Instant>,
+    tgs_index: usize,
     /// The last KRB-ERROR code seen, and whether it answered a TGS-REQ.
     last_error: Option<(i64, bool, String)>,
     network: Option<KerberosFailure>,
@@ -339,8 +353,10 @@ impl KdcSession {
             self.send_as(req).await
         } else {
             // The AS exchange is over: let other logons replay it.
-            self.guard = None;
-            self.exchange(req).await
+            if let Some(g) = self.guard.take() {
+                self.as_fetched = if g.complete { g.fetched } else { None };
+            }
+            self.send_tgs(req).await
         }?;
         if let Some((code, text)) = krb_error(&reply) {
             self.last_error = Some((code, !is_as, text));
@@ -381,6 +397,34 @@ impl KdcSession {
             if done {
                 g.complete = true;
                 g.fetched = Some(Instant::now());
+            }
+        }
+        Ok(reply)
+    }
+
+    /// The first TGS exchange of a logon is the host's service ticket:
+    /// replayed when this TGT already got one for the same principal.
+    async fn send_tgs(&mut self, req: &NetworkRequest) -> sspi::Result<Vec<u8>> {
+        let first = self.tgs_index == 0;
+        self.tgs_index += 1;
+        let Some(fetched) = self.as_fetched.filter(|_| first) else {
+            return self.exchange(req).await;
+        };
+        {
+            let g = self.entry.lock().await;
+            if g.fetched == Some(fetched)
+                && let Some(reply) = g.service_tickets.get(&self.plan.spn)
+            {
+                return Ok(reply.clone());
+            }
+        }
+        let reply = self.exchange(req).await?;
+        TGS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if reply.get(4) == Some(&0x6d) {
+            let mut g = self.entry.lock().await;
+            if g.fetched == Some(fetched) {
+                g.service_tickets
+                    .insert(self.plan.spn.clone(), reply.clone());
             }
         }
         Ok(reply)
@@ -595,6 +639,8 @@ pub async fn start(
         entry: cache_entry(plan, creds),
         guard: None,
         as_index: 0,
+        as_fetched: None,
+        tgs_index: 0,
         last_error: None,
         network: None,
     };
