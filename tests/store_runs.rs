@@ -561,12 +561,14 @@ async fn facts_read_back_as_the_snapshot_that_was_recorded() {
         nodes: vec![],
         vm_owners: vec![],
     });
+    h.region = Some("EMEA".into());
     let r = store.begin_run(1).await.unwrap();
     store.record_host(r, "a", &ok(h.clone())).await.unwrap();
     store.finish_run(r).await.unwrap();
 
     let db = store.reader();
     let hosts = db.host_facts_overlapping(1, 1).await.unwrap();
+    assert_eq!(hosts[0].region, "EMEA");
     assert_eq!(hosts.len(), 1);
     let mut want = h.clone();
     want.vms.clear();

@@ -55,6 +55,7 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
                 address: host,
                 transport: Arc::new(transport),
                 timeout: Duration::from_secs(60),
+                region: None,
             }
         })
         .collect();

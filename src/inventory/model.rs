@@ -64,6 +64,10 @@ pub struct HostSnapshot {
     pub vms: Vec<VmSnapshot>,
     pub cluster: Option<ClusterSnapshot>,
     pub warnings: Vec<String>,
+    /// Licence region the operator gave the address (config `region`);
+    /// not read from the host. `None` is the region `"default"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -185,6 +185,7 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
         Cell::new(""),
     ]);
     writeln!(out, "Totals\n{totals}\n")?;
+    products_and_regions(r, out)?;
 
     let mut hosts = new_table(&[
         "address",
@@ -299,6 +300,47 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
             writeln!(out, "- {w}")?;
         }
     }
+    Ok(())
+}
+
+/// Each product's peak per licence region; the product's figure is the sum
+/// of its regional peaks (pvu.md), which the table says in words.
+fn products_and_regions(
+    r: &crate::report::PvuReport,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let mut t = new_table(&[
+        "product",
+        "VMs",
+        "region",
+        "sub-capacity peak",
+        "run",
+        "at (UTC)",
+        "full capacity",
+    ]);
+    for p in &r.products {
+        for g in &p.regions {
+            t.add_row(vec![
+                Cell::new(&p.name),
+                num(p.vms_matched),
+                Cell::new(&g.region),
+                num(g.sub_capacity_peak_pvu),
+                num(g.sub_capacity_peak_run),
+                Cell::new(time::format(&g.sub_capacity_peak_at)),
+                num(g.full_capacity_pvu),
+            ]);
+        }
+        t.add_row(vec![
+            Cell::new(&p.name),
+            num(p.vms_matched),
+            Cell::new("all regions (sum of regional peaks)"),
+            num(p.sub_capacity_pvu),
+            Cell::new(""),
+            Cell::new(format!("entitlement {}", p.entitlement_pvu)),
+            num(p.full_capacity_pvu),
+        ]);
+    }
+    writeln!(out, "Products and regions\n{t}\n")?;
     Ok(())
 }
 

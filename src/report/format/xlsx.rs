@@ -460,5 +460,49 @@ pub fn pvu(r: &crate::report::PvuReport) -> Result<Vec<u8>, ReportError> {
             ]);
         }
     }
-    workbook(&[summary, hosts, per_day, peak_vms, gaps])
+    workbook(&[summary, regions_sheet(r), hosts, per_day, peak_vms, gaps])
+}
+
+/// Each product's peak per licence region, then its figure (the sum of the
+/// regional peaks, pvu.md).
+fn regions_sheet(r: &crate::report::PvuReport) -> Sheet {
+    let mut sheet = Sheet {
+        name: "Products and regions",
+        header: vec![
+            "product",
+            "VMs matched",
+            "region",
+            "sub-capacity peak PVU",
+            "peak run",
+            "peak at (UTC)",
+            "full capacity PVU",
+            "entitlement PVU",
+        ],
+        rows: Vec::new(),
+    };
+    for p in &r.products {
+        for g in &p.regions {
+            sheet.rows.push(vec![
+                XCell::s(&p.name),
+                XCell::Int(p.vms_matched as i64),
+                XCell::s(&g.region),
+                XCell::Int(g.sub_capacity_peak_pvu),
+                XCell::Int(g.sub_capacity_peak_run),
+                XCell::Time(g.sub_capacity_peak_at),
+                XCell::Int(g.full_capacity_pvu),
+                XCell::Empty,
+            ]);
+        }
+        sheet.rows.push(vec![
+            XCell::s(&p.name),
+            XCell::Int(p.vms_matched as i64),
+            XCell::s("all regions (sum of regional peaks)"),
+            XCell::Int(p.sub_capacity_pvu),
+            XCell::Empty,
+            XCell::Empty,
+            XCell::Int(p.full_capacity_pvu),
+            XCell::Int(p.entitlement_pvu),
+        ]);
+    }
+    sheet
 }

@@ -4,14 +4,17 @@
 //! `arith` is the pure arithmetic, `rates` the PVU table (processor → PVU
 //! per core), `per_run` turns rows into per-run estates (carry-forward,
 //! gaps), `price` prices every host of every run in one pass, `lines` makes
-//! the report's lines from that, `vm_filter` reads `--vms`; this file holds
+//! the report's lines from that, `vm_filter` reads `--vms`, `products` and
+//! `regions` give each product's figures per licence region; this file holds
 //! the report's shape, loads the rows and puts the pieces together.
 
 pub mod arith;
 mod lines;
 pub mod per_run;
 mod price;
+pub mod products;
 pub mod rates;
+pub mod regions;
 pub mod vm_filter;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,8 +26,8 @@ use serde::Serialize;
 use self::arith::HostFigures;
 use self::per_run::Assembler;
 use self::price::Pricing;
+use self::products::{ProductLine, ProductSpec};
 use self::rates::{PvuTable, Rate};
-use self::vm_filter::VmFilter;
 use super::{ReportError, time};
 use crate::store::read::{Guid, OutcomeKey, Reader, Run, VmState};
 
@@ -42,6 +45,8 @@ pub struct PvuOptions {
     pub to: Option<DateTime<Utc>>,
     /// `--vms FILE`; without it every VM counts.
     pub vms_file: Option<PathBuf>,
+    /// `--product NAME=FILE`, repeatable (instead of `--vms`).
+    pub products: Vec<(String, PathBuf)>,
     /// `--pvu-table FILE`; without it the built-in table.
     pub pvu_table: Option<PathBuf>,
     /// States in which a VM counts.
@@ -56,6 +61,7 @@ impl Default for PvuOptions {
             from: None,
             to: None,
             vms_file: None,
+            products: Vec::new(),
             pvu_table: None,
             counted_states: DEFAULT_COUNTED_STATES
                 .map(|s| s.as_str().to_string())
@@ -79,7 +85,10 @@ pub struct PvuReport {
     pub complete: bool,
     pub incomplete_reasons: Vec<String>,
     pub warnings: Vec<String>,
+    /// The totals of the first product.
     pub totals: Totals,
+    /// Every product, its figures per licence region (pvu.md).
+    pub products: Vec<ProductLine>,
     pub runs: Vec<RunLine>,
     pub hosts: Vec<HostLine>,
     /// What was counted at the sub-capacity peak, host by host.
@@ -142,6 +151,8 @@ pub struct HostLine {
     pub processor_model: Option<String>,
     pub sockets: Option<i64>,
     pub cores: i64,
+    /// Licence region at the host's peak run.
+    pub region: String,
     pub rate: Rate,
     pub full_capacity_pvu: i64,
     pub peak_sub_capacity_cores: i64,
@@ -192,6 +203,7 @@ pub struct DayHost {
     pub host_id: i64,
     pub address: String,
     pub name: Option<String>,
+    pub region: String,
     pub pvu_per_core: i64,
     pub rate_row: Option<String>,
     pub cores: i64,
@@ -233,11 +245,7 @@ pub async fn build<'a>(
         Some(p) => PvuTable::from_file(p)?,
         None => PvuTable::builtin()?,
     };
-    let filter = opts
-        .vms_file
-        .as_deref()
-        .map(VmFilter::from_file)
-        .transpose()?;
+    let specs = products::specs(&opts.products, opts.vms_file.as_deref())?;
     let (from, to) = period_of(&opts)?;
     let all_runs: BTreeMap<i64, Run> = db
         .complete_runs_between(None, None)
@@ -282,12 +290,51 @@ pub async fn build<'a>(
         cluster_facts: &cluster_facts,
     };
     let asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let (first_spec, other_specs) = specs
+        .split_first()
+        .ok_or_else(|| ReportError::Option("no product to report on".into()))?;
     let pricing = Pricing {
         table: &table,
-        filter: filter.as_ref(),
+        filter: first_spec.filter.as_ref(),
         opts: &opts,
     };
-    compute(&asm, &period, &pricing, from, to)
+    let mut report = compute(&asm, &period, &pricing, first_spec, &vm_facts, from, to)?;
+    // Each further product is priced on its own: other products' VMs do not
+    // count toward it, and a VM in two products counts in both.
+    for spec in other_specs {
+        let pricing = Pricing {
+            table: &table,
+            filter: spec.filter.as_ref(),
+            opts: &opts,
+        };
+        let priced = price::price_runs(&asm, &period, &pricing);
+        let at = run_time_of(&period, from);
+        let line = products::product_line(spec, &priced, &vm_facts, at, lines::day_lines(&priced));
+        report.warnings.extend(unmatched_warnings(&line));
+        report.products.push(line);
+    }
+    report.warnings.sort();
+    report.warnings.dedup();
+    Ok(report)
+}
+
+/// The start time of each run of the period (`from` for an unknown id).
+fn run_time_of(period: &[Run], from: DateTime<Utc>) -> impl Fn(i64) -> DateTime<Utc> + use<> {
+    let run_time: HashMap<i64, DateTime<Utc>> =
+        period.iter().map(|r| (r.id, r.started_at)).collect();
+    move |run: i64| run_time.get(&run).copied().unwrap_or(from)
+}
+
+fn unmatched_warnings(p: &ProductLine) -> Vec<String> {
+    p.unmatched
+        .iter()
+        .map(|u| {
+            format!(
+                "product {:?}: VM list entry {u:?} matched no VM in the period",
+                p.name
+            )
+        })
+        .collect()
 }
 
 /// Checks the options; the period they give, `[from, to]`.
@@ -352,26 +399,28 @@ async fn last_ok_before_window(
 }
 
 /// Prices every host of every run and assembles the report (no I/O).
+#[allow(clippy::too_many_arguments)]
 fn compute<'a>(
     asm: &Assembler<'a>,
     period: &'a [Run],
     pricing: &Pricing<'_>,
+    spec: &ProductSpec,
+    vm_facts: &[crate::store::read::VmFacts],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
     let mut priced = price::price_runs(asm, period, pricing);
-    let run_time: HashMap<i64, DateTime<Utc>> =
-        period.iter().map(|r| (r.id, r.started_at)).collect();
-    let at = |run: i64| run_time.get(&run).copied().unwrap_or(from);
+    let at = run_time_of(period, from);
     let peaks = arith::period_peaks(&priced.per_run).ok_or(ReportError::NoRunInPeriod {
         from: time::format(&from),
         to: time::format(&to),
     })?;
     let totals = totals(&peaks, at(peaks.sub_capacity.run_id));
     let mut warnings = BTreeSet::new();
-    let hosts = lines::host_lines(&mut priced, at, &mut warnings);
+    let hosts = lines::host_lines(&mut priced, &at, &mut warnings);
     let peak_detail = lines::peak_detail(asm, period, peaks.sub_capacity.run_id, &priced);
     let days = lines::day_lines(&priced);
+    let product = products::product_line(spec, &priced, vm_facts, &at, days.clone());
     let gaps = std::mem::take(&mut priced.gaps);
     let (gaps, incomplete_reasons) = lines::gap_lines(gaps, pricing.filter);
     // Read the filter's matches only after every VM has been tested.
@@ -397,6 +446,7 @@ fn compute<'a>(
         incomplete_reasons,
         warnings: warnings.into_iter().collect(),
         totals,
+        products: vec![product],
         runs: priced.runs,
         hosts,
         peak_detail,

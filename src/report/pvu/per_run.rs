@@ -381,6 +381,7 @@ mod tests {
             first_run_id: first,
             last_run_id: last,
             cluster_name: None,
+            region: "default".into(),
             host: HostSnapshot {
                 name: Some(name.into()),
                 sockets: Some(2),

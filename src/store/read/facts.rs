@@ -29,6 +29,8 @@ pub struct HostFacts {
     pub last_run_id: i64,
     /// The cluster the host belonged to; `None` when standalone.
     pub cluster_name: Option<String>,
+    /// Licence region (config `region`, `"default"` when none was given).
+    pub region: String,
     pub host: HostSnapshot,
 }
 
@@ -68,12 +70,14 @@ fn host_facts(r: SqliteRow) -> Result<HostFacts, StoreError> {
     let processors = serde_json::from_str(&processors)
         .map_err(|e| StoreError::bad("host_facts", "processors", e.to_string()))?;
     let uuid: Option<String> = r.try_get("uuid")?;
+    let region: String = r.try_get("region")?;
     Ok(HostFacts {
         id: r.try_get("id")?,
         host_id: r.try_get("host_id")?,
         first_run_id: r.try_get("first_run_id")?,
         last_run_id: r.try_get("last_run_id")?,
         cluster_name: r.try_get("cluster_name")?,
+        region: region.clone(),
         host: HostSnapshot {
             identity: HostIdentity {
                 uuid: uuid.as_deref().map(|u| Guid::from_stored(u).into_string()),
@@ -97,6 +101,8 @@ fn host_facts(r: SqliteRow) -> Result<HostFacts, StoreError> {
             vms: Vec::new(),
             cluster: None,
             warnings: Vec::new(),
+            // As the model has it: `None` is the default region.
+            region: (region != crate::store::DEFAULT_REGION).then_some(region),
         },
     })
 }
@@ -211,7 +217,7 @@ macro_rules! select_host_facts {
         "SELECT f.id, f.host_id, f.first_run_id, f.last_run_id, h.uuid, \
          h.serial AS identity_serial, f.name, f.fqdn, f.manufacturer, f.model, f.serial, f.os, \
          f.os_build, f.sockets, f.cores, f.logical_processors, f.memory_mb, f.processor_vendor, \
-         f.processor_model, f.processors, f.cluster_name, f.hyperv_namespace \
+         f.processor_model, f.processors, f.cluster_name, f.hyperv_namespace, f.region \
          FROM host_facts f JOIN hosts h ON h.id = f.host_id \
          WHERE f.first_run_id <= $2 AND f.last_run_id >= $1"
     };
