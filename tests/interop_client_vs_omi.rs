@@ -609,3 +609,26 @@ async fn omi_faults_classify_by_their_cim_status() {
     assert_eq!(f.class(), FaultClass::InvalidQuery, "{f:?}");
     c.close().await;
 }
+
+/// `hvinv check` walks every step green against OMI, over sealed HTTP and
+/// HTTPS: OMI's Identify is not Windows' (another namespace), so a
+/// root/cimv2 select proves the logon and the channel; the namespaces come
+/// from the rows' `__NAMESPACE` entries (no MSCluster: standalone).
+#[tokio::test]
+async fn check_is_all_green_over_sealed_http_and_https() {
+    use hvinv::diagnose::{StepStatus, check_host};
+    for https in [false, true] {
+        let cfg = config(https, PASSWORD);
+        let c = tokio::time::timeout(
+            TEST_DEADLINE,
+            check_host("localhost", &cfg, &ClientOptions::default()),
+        )
+        .await
+        .expect("check finished in time");
+        assert!(c.ok, "https={https}: {c:#?}");
+        assert!(
+            c.steps.iter().all(|s| s.status == StepStatus::Pass),
+            "https={https}: {c:#?}"
+        );
+    }
+}
