@@ -26,7 +26,7 @@ use self::price::Pricing;
 use self::rates::{PvuTable, Rate};
 use self::vm_filter::VmFilter;
 use super::{ReportError, time};
-use crate::store::read::{Guid, OutcomeKey, Reader, Run, VmState};
+use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmState};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
@@ -264,13 +264,9 @@ pub async fn build<'a>(
         .map_or(first.id, |r| r.id.min(first.id));
     let hi = last.id;
 
-    let outcomes: Vec<OutcomeKey> = db
-        .outcome_keys_between(lo, hi)
-        .await?
-        .into_iter()
-        .filter(|o| all_runs.contains_key(&o.run_id))
-        .collect();
-    let before_window = last_ok_before_window(db, &outcomes, lo).await?;
+    let outcomes: Vec<OutcomeSpan> = db.outcome_spans_overlapping(lo, hi).await?;
+    let window: Vec<&Run> = all_runs.range(lo..=hi).map(|(_, r)| r).collect();
+    let before_window = last_ok_before_window(db, &outcomes, &window, lo).await?;
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
     let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
@@ -281,13 +277,15 @@ pub async fn build<'a>(
         vm_facts: &vm_facts,
         cluster_facts: &cluster_facts,
     };
-    let asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
     let pricing = Pricing {
         table: &table,
         filter: filter.as_ref(),
         opts: &opts,
     };
-    compute(&asm, &period, &pricing, from, to)
+    let in_period = |r: &Run| r.started_at >= from && r.started_at <= to;
+    let priced = price::price_runs(&mut asm, window, in_period, &pricing);
+    compute(priced, &period, &pricing, from, to)
 }
 
 /// Checks the options; the period they give, `[from, to]`.
@@ -330,12 +328,18 @@ fn period_of(opts: &PvuOptions) -> Result<(DateTime<Utc>, DateTime<Utc>), Report
 /// before it, to tell "stale since run N" from "never collected".
 async fn last_ok_before_window(
     db: Reader<'_>,
-    outcomes: &[OutcomeKey],
+    outcomes: &[OutcomeSpan],
+    window: &[&Run],
     lo: i64,
 ) -> Result<HashMap<String, i64>, ReportError> {
     let mut ok_addresses: BTreeSet<&str> = BTreeSet::new();
     let mut failed_addresses: BTreeSet<&str> = BTreeSet::new();
     for o in outcomes {
+        // Only complete runs of the window count, as the sweep sees them.
+        let lo_i = window.partition_point(|r| r.id < o.first_run_id);
+        if !window.get(lo_i).is_some_and(|r| r.id <= o.last_run_id) {
+            continue;
+        }
         if o.ok {
             ok_addresses.insert(&o.address);
         } else {
@@ -351,26 +355,32 @@ async fn last_ok_before_window(
     Ok(before_window)
 }
 
-/// Prices every host of every run and assembles the report (no I/O).
-fn compute<'a>(
-    asm: &Assembler<'a>,
-    period: &'a [Run],
+/// Assembles the report from the priced period (no I/O).
+fn compute(
+    mut priced: price::Priced<'_>,
+    period: &[Run],
     pricing: &Pricing<'_>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
-    let mut priced = price::price_runs(asm, period, pricing);
     let run_time: HashMap<i64, DateTime<Utc>> =
         period.iter().map(|r| (r.id, r.started_at)).collect();
     let at = |run: i64| run_time.get(&run).copied().unwrap_or(from);
-    let peaks = arith::period_peaks(&priced.per_run).ok_or(ReportError::NoRunInPeriod {
-        from: time::format(&from),
-        to: time::format(&to),
-    })?;
+    let (Some(sub_capacity), Some(full_capacity)) = (priced.sub_capacity, priced.full_capacity)
+    else {
+        return Err(ReportError::NoRunInPeriod {
+            from: time::format(&from),
+            to: time::format(&to),
+        });
+    };
+    let peaks = arith::PeriodPeaks {
+        sub_capacity,
+        full_capacity,
+    };
     let totals = totals(&peaks, at(peaks.sub_capacity.run_id));
     let mut warnings = BTreeSet::new();
     let hosts = lines::host_lines(&mut priced, at, &mut warnings);
-    let peak_detail = lines::peak_detail(asm, period, peaks.sub_capacity.run_id, &priced);
+    let peak_detail = lines::peak_detail(&priced);
     let days = lines::day_lines(&priced);
     let gaps = std::mem::take(&mut priced.gaps);
     let (gaps, incomplete_reasons) = lines::gap_lines(gaps, pricing.filter);

@@ -36,7 +36,7 @@ use crate::store::{Store, StoreError};
 /// The model's types the rows carry, for readers above the store.
 pub use crate::inventory::{Guid, VmState};
 pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
-pub use outcomes::{HostLabel, Outcome, OutcomeKey};
+pub use outcomes::{HostLabel, OkSpan, Outcome, OutcomeKey, OutcomeSpan};
 pub use prunes::PruneRecord;
 pub use runs::Run;
 
