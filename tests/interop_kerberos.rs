@@ -281,24 +281,82 @@ async fn dropped_socket_means_reconnect_and_a_new_kerberos_context() {
     assert_eq!(count(&stats, "rejected"), 0, "{stats}");
 }
 
-/// Known limitation, pinned by this test: over HTTPS our authenticator
-/// carries the channel bindings (checked correct offline: MIT accepts the
-/// same AP-REQ with the right bindings and refuses it with wrong ones) and
-/// sspi 0.23.1 adds Microsoft's KERB_AP_OPTIONS_CBT authorization data at
-/// the top level of the authenticator instead of inside AD-IF-RELEVANT; MIT
-/// 1.20's acceptor then refuses the AP-REQ ("Invalid message type"). Windows
-/// acceptors are not known to mind, but that is unverified here. When this
-/// test starts failing, Kerberos over HTTPS works against MIT: turn it into
-/// a full collection.
-#[tokio::test]
-async fn https_kerberos_is_refused_by_an_mit_acceptor_for_sspis_cbt_authdata() {
+/// An HTTPS acceptor on `fqdn` with a certificate for it; `extra` are more
+/// server arguments. The temporary directory must outlive the server.
+fn https_acceptor(fqdn: &str, extra: &[&str]) -> (PeerServer, PathBuf, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = support::make_tls_files(dir.path(), &["hv01.hvinv.test"]);
-    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
-    let server = acceptor(
+    let (ca, cert, key) = support::make_tls_files(dir.path(), &[fqdn]);
+    let mut args = vec![
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let server = acceptor(fqdn, &args);
+    (server, ca, dir)
+}
+
+/// A full enumeration over HTTPS with Kerberos under `auth`: the acceptor
+/// checks nothing sealed (TLS protects the bodies), and with `--require-cbt`
+/// compares the authenticator's channel bindings with its own certificate's.
+/// Before the vendored sspi patch, MIT refused this AP-REQ: sspi 0.23.1 put
+/// KERB_AP_OPTIONS_CBT at the top level of the authenticator.
+async fn https_collection(fqdn: &str, auth: AuthMechanism, extra: &[&str]) -> Json {
+    let (server, ca, _dir) = https_acceptor(fqdn, extra);
+    let cfg = config(fqdn, server.port, USER, PASSWORD, auth, Some(ca));
+    let mut c = client(cfg);
+    for _ in 0..3 {
+        assert_eq!(
+            select(&mut c, SELECT_OS).await.expect("enumeration").len(),
+            5
+        );
+    }
+    assert_eq!(c.connection().stats().auth, Some(AuthUsed::Kerberos));
+    assert_eq!(c.connection().stats().reconnects, 0);
+    drop(c);
+    let stats = server.finish();
+    assert_eq!(count(&stats, "auth_kerberos"), 1, "{stats}");
+    assert_eq!(count(&stats, "ntlm_refused"), 0, "{stats}");
+    assert_eq!(count(&stats, "rejected"), 0, "{stats}");
+    stats
+}
+
+#[tokio::test]
+async fn https_kerberos_collection_with_the_acceptor_requiring_channel_binding() {
+    let stats = https_collection(
         "hv01.hvinv.test",
-        &["--tls-cert", cert, "--tls-key", key, "--require-cbt"],
-    );
+        AuthMechanism::Kerberos,
+        &["--require-cbt"],
+    )
+    .await;
+    assert_eq!(count(&stats, "cbt_checked"), 1, "{stats}");
+}
+
+#[tokio::test]
+async fn https_kerberos_collection_with_an_acceptor_that_ignores_channel_binding() {
+    let stats = https_collection("hv02.hvinv.test", AuthMechanism::Kerberos, &[]).await;
+    assert_eq!(count(&stats, "cbt_checked"), 0, "{stats}");
+}
+
+/// The default `negotiate` over HTTPS, against a host that refuses NTLM.
+#[tokio::test]
+async fn https_negotiate_collects_with_kerberos_from_a_host_that_refuses_ntlm() {
+    let stats = https_collection(
+        "hv03.hvinv.test",
+        AuthMechanism::Negotiate,
+        &["--require-cbt"],
+    )
+    .await;
+    assert_eq!(count(&stats, "cbt_checked"), 1, "{stats}");
+}
+
+/// The bindings really are in the authenticator: an acceptor expecting
+/// other bindings refuses the AP-REQ, and that is the host refusing our
+/// ticket, not a KDC problem.
+#[tokio::test]
+async fn https_kerberos_with_other_channel_bindings_is_refused() {
+    let (server, ca, _dir) = https_acceptor("hv01.hvinv.test", &["--wrong-cbt"]);
     let cfg = config(
         "hv01.hvinv.test",
         server.port,
@@ -316,12 +374,8 @@ async fn https_kerberos_is_refused_by_an_mit_acceptor_for_sspis_cbt_authdata() {
         "{err}"
     );
     let stats = server.finish();
-    assert_eq!(
-        count(&stats, "auth_spnego"),
-        1,
-        "the AP-REQ reached the host: {stats}"
-    );
-    assert_eq!(count(&stats, "auth_ok"), 0, "{stats}");
+    assert_eq!(count(&stats, "auth_spnego"), 1, "{stats}");
+    assert_eq!(count(&stats, "auth_kerberos"), 0, "{stats}");
 }
 
 #[tokio::test]
@@ -491,10 +545,10 @@ async fn a_multi_host_run_asks_the_kdc_for_one_tgt() {
     let mark = k.log().len();
     let hosts = ["hv01.hvinv.test", "hv02.hvinv.test", "hv03.hvinv.test"];
     let servers: Vec<PeerServer> = hosts.iter().map(|h| acceptor(h, &[])).collect();
-    let mut tasks = Vec::new();
-    // Three hosts, two rounds each (a new connection per round): six
-    // logons at once and later.
-    for round in 0..2 {
+    // Three hosts, two rounds each (a new connection per round): three
+    // logons at once, then three more once those are done.
+    for _round in 0..2 {
+        let mut tasks = Vec::new();
         for (host, s) in hosts.iter().zip(&servers) {
             let cfg = config(
                 host,
@@ -505,15 +559,12 @@ async fn a_multi_host_run_asks_the_kdc_for_one_tgt() {
                 None,
             );
             tasks.push(tokio::spawn(async move {
-                if round == 1 {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
                 select(&mut client(cfg), SELECT_OS).await.map(|v| v.len())
             }));
         }
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap().expect("enumeration"), 5);
+        for t in tasks {
+            assert_eq!(t.await.unwrap().expect("enumeration"), 5);
+        }
     }
     let log = &k.log()[mark..];
     // PREAUTH_REQUIRED + the AS-REP: once for the whole run.
@@ -522,7 +573,7 @@ async fn a_multi_host_run_asks_the_kdc_for_one_tgt() {
         .lines()
         .filter(|l| l.contains("TGS_REQ") && l.contains("kerb-count@"))
         .count();
-    assert_eq!(tgs, 6, "one service ticket per logon: {log}");
+    assert_eq!(tgs, 3, "one service ticket per host, not per logon: {log}");
     for s in servers {
         assert_eq!(count(&s.finish(), "auth_kerberos"), 2);
     }
@@ -689,6 +740,99 @@ async fn cli_collect_with_kerberos_reports_it_and_never_leaks_the_password() {
                 "a password in {name}"
             );
         }
+    }
+}
+
+/// A DNS responder on loopback that answers every SRV question with
+/// `localhost:<port>` (built by hand from RFC 1035/2782), and counts them.
+fn srv_responder(port: u16) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if n < 17 || !buf[..n].ends_with(&[0, 33, 0, 1]) {
+                continue;
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut a = buf[..2].to_vec();
+            a.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+            a.extend_from_slice(&buf[12..n]);
+            a.extend_from_slice(&[0xc0, 0x0c, 0, 33, 0, 1, 0, 0, 0, 60]);
+            let target = b"\x09localhost\x00";
+            a.extend_from_slice(&((6 + target.len()) as u16).to_be_bytes());
+            a.extend_from_slice(&[0, 0, 0, 0]);
+            a.extend_from_slice(&port.to_be_bytes());
+            a.extend_from_slice(target);
+            let _ = sock.send_to(&a, from);
+        }
+    });
+    (addr, asked)
+}
+
+/// No `kdc` and a krb5.conf without the realm: the KDC comes from the
+/// realm's `_kerberos._tcp` SRV record, asked once for a run over two hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_finds_the_kdc_by_dns_srv_once_per_run() {
+    let port: u16 = kdc().get("HVINV_KDC_PORT").parse().unwrap();
+    let (dns, asked) = srv_responder(port);
+    let servers = [
+        acceptor("hv01.hvinv.test", &[]),
+        acceptor("hv02.hvinv.test", &[]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, format!("nameserver {dns}\n")).unwrap();
+    let krb5 = dir.path().join("krb5.conf");
+    std::fs::write(&krb5, "[libdefaults]\n  default_realm = OTHER.TEST\n").unwrap();
+    let mut text = "[defaults]\nauth = \"kerberos\"\nusername = \"hvinv-user\"\n\
+                    realm = \"hvinv.test\"\npassword_env = \"HVINV_TEST_PW\"\ntimeout_secs = 20\n"
+        .to_string();
+    for (i, s) in servers.iter().enumerate() {
+        text += &format!(
+            "\n[[host]]\naddress = \"hv0{}.hvinv.test\"\nport = {1}\nconnect_to = \"127.0.0.1:{1}\"\n",
+            i + 1,
+            s.port
+        );
+    }
+    let config = dir.path().join("hvinv.toml");
+    std::fs::write(&config, text).unwrap();
+    let db = dir.path().join("hvinv.db");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_hvinv"))
+            .args(["collect", "--config", config.to_str().unwrap()])
+            .args(["--db", db.to_str().unwrap(), "--no-progress", "--json"])
+            .env("HVINV_TEST_PW", PASSWORD)
+            .env("KRB5_CONFIG", &krb5)
+            .env("HVINV_RESOLV_CONF", &resolv)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("hvinv runs")
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: Json = serde_json::from_str(&stdout).expect("--json summary");
+    assert_eq!(
+        summary["authentication"]["kerberos"],
+        2,
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // krb5.conf forbids finding KDCs in DNS: DNS is not asked.
+    std::fs::write(&krb5, "[libdefaults]\n  dns_lookup_kdc = false\n").unwrap();
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("no KDC known for realm HVINV.TEST"),
+        "{stdout}"
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    for s in servers {
+        assert_eq!(count(&s.finish(), "auth_kerberos"), 1);
     }
 }
 

@@ -39,6 +39,9 @@ async fn generated(dir: &std::path::Path, seed: u64) -> String {
 /// addresses, sub-capacity PVU, full-capacity PVU).
 type Naive = (usize, Vec<String>, i64, i64);
 
+/// cores, processor vendor, processor model, sockets
+type FactsRow = (Option<i64>, Option<String>, Option<String>, Option<i64>);
+
 async fn naive_run(
     pool: &SqlitePool,
     table: &PvuTable,
@@ -96,17 +99,16 @@ async fn naive_run(
     let mut carried_list = Vec::new();
     for (carried, neg_snap, h) in order {
         let snap = -neg_snap;
-        let facts: Option<(Option<i64>, Option<String>, Option<String>, Option<i64>)> =
-            sqlx::query_as(
-                "SELECT cores, processor_vendor, processor_model, sockets FROM host_facts \
+        let facts: Option<FactsRow> = sqlx::query_as(
+            "SELECT cores, processor_vendor, processor_model, sockets FROM host_facts \
                  WHERE host_id = ? AND first_run_id <= ? AND last_run_id >= ?",
-            )
-            .bind(h)
-            .bind(snap)
-            .bind(snap)
-            .fetch_optional(pool)
-            .await
-            .unwrap();
+        )
+        .bind(h)
+        .bind(snap)
+        .bind(snap)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
         let vms: Vec<(i64, String, Option<i64>)> = sqlx::query_as(
             "SELECT vm_id, state, vcpus FROM vm_facts WHERE host_id = ? \
              AND first_run_id <= ? AND last_run_id >= ? ORDER BY id",

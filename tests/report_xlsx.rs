@@ -108,7 +108,41 @@ async fn pvu_workbook_has_host_and_day_sheets_with_numbers() {
     let mut wb = open(bytes);
     assert_eq!(
         wb.sheet_names(),
-        ["Summary", "PVU per host", "PVU per day", "Peak VMs", "Gaps"]
+        [
+            "Summary",
+            "Products and regions",
+            "PVU per host",
+            "PVU per day",
+            "Peak VMs",
+            "Gaps"
+        ]
+    );
+
+    // One product ("all VMs"), one region ("default"): its peak 560 (HV01
+    // 8 × 70, HV02 nothing running), then the product's sum of regional
+    // peaks, 560, with full capacity 1120 + 480 = 1600.
+    let regions = wb.worksheet_range("Products and regions").unwrap();
+    let rows: Vec<Vec<Data>> = regions.rows().skip(1).map(|r| r.to_vec()).collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0][col(&regions, "region")],
+        Data::String("default".into())
+    );
+    assert_eq!(
+        rows[0][col(&regions, "sub-capacity peak PVU")],
+        Data::Float(560.0)
+    );
+    assert!(matches!(
+        rows[0][col(&regions, "peak at (UTC)")],
+        Data::DateTime(_)
+    ));
+    assert_eq!(
+        rows[1][col(&regions, "full capacity PVU")],
+        Data::Float(1600.0)
+    );
+    assert_eq!(
+        rows[1][col(&regions, "entitlement PVU")],
+        Data::Float(560.0)
     );
 
     // HV01: 8 × 70 = 560 of 1120; HV02: 0 of 4 × 120 = 480.

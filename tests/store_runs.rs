@@ -542,3 +542,45 @@ async fn streamed_facts_come_by_first_run_and_match_the_loaded_rows() {
         ]
     );
 }
+
+/// The read side hands back the model's own types: what was recorded comes
+/// back field for field (VMs, cluster and warnings are stored apart).
+#[tokio::test]
+async fn facts_read_back_as_the_snapshot_that_was_recorded() {
+    use hvinv::inventory::{Replication, VmState};
+    let (_d, store) = temp_store().await;
+    let mut h = host(7, 2);
+    h.vms[1].state = VmState::Saved;
+    h.vms[1].replication = Replication::TestReplica;
+    h.vms[1].bios_guid = None;
+    h.vms[1].cpu_weight = Some(250);
+    h.vms[1].dynamic_memory = None;
+    h.cluster = Some(ClusterSnapshot {
+        name: "CL1".into(),
+        fqdn: None,
+        nodes: vec![],
+        vm_owners: vec![],
+    });
+    h.region = Some("EMEA".into());
+    let r = store.begin_run(1).await.unwrap();
+    store.record_host(r, "a", &ok(h.clone())).await.unwrap();
+    store.finish_run(r).await.unwrap();
+
+    let db = store.reader();
+    let hosts = db.host_facts_overlapping(1, 1).await.unwrap();
+    assert_eq!(hosts[0].region, "EMEA");
+    assert_eq!(hosts.len(), 1);
+    let mut want = h.clone();
+    want.vms.clear();
+    want.cluster = None;
+    assert_eq!(hosts[0].host, want);
+    assert_eq!(hosts[0].cluster_name.as_deref(), Some("CL1"));
+    let vms: Vec<_> = db
+        .vm_facts_overlapping(1, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.vm)
+        .collect();
+    assert_eq!(vms, h.vms);
+}

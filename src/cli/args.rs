@@ -144,8 +144,12 @@ pub struct PvuArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// The VMs that run the product: one VM GUID, BIOS GUID (either byte order) or name per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "product")]
     pub vms: Option<PathBuf>,
+    /// A named product and its VM list (same format as --vms); repeatable.
+    /// Each product gets its own figures per region; a VM may be in several.
+    #[arg(long, value_name = "NAME=FILE", value_parser = crate::report::pvu::products::parse_product_arg)]
+    pub product: Vec<(String, PathBuf)>,
     /// PVU-per-core table (TOML); default: the table shipped in config/pvu-table.toml.
     #[arg(long)]
     pub pvu_table: Option<PathBuf>,
@@ -226,8 +230,12 @@ pub struct AuditSnapshotArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// The VMs that run the product: one VM GUID, BIOS GUID (either byte order) or name per line.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "product")]
     pub vms: Option<PathBuf>,
+    /// A named product and its VM list (same format as --vms); repeatable.
+    /// Each product gets its own figures per region; a VM may be in several.
+    #[arg(long, value_name = "NAME=FILE", value_parser = crate::report::pvu::products::parse_product_arg)]
+    pub product: Vec<(String, PathBuf)>,
     /// PVU-per-core table (TOML); default: the table shipped in config/pvu-table.toml.
     #[arg(long)]
     pub pvu_table: Option<PathBuf>,

@@ -54,6 +54,7 @@ async fn snapshot_inner(
         to: parse_time(a.to.as_deref(), "--to", true)?,
         pvu: PvuOptions {
             vms_file: a.vms.clone(),
+            products: a.product.clone(),
             pvu_table: a.pvu_table.clone(),
             counted_states: counted_states(&a.counted_states)?,
             max_staleness: chrono::Duration::hours(

@@ -58,6 +58,8 @@ struct RawSettings {
     kdc: Option<String>,
     /// Service class of the host principal (default WSMAN).
     spn_service: Option<String>,
+    /// Licence region of the host (pvu.md; default "default").
+    region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +84,8 @@ struct RawHost {
     kdc: Option<String>,
     /// Service class of the host principal (default WSMAN).
     spn_service: Option<String>,
+    /// Licence region of the host (pvu.md; default "default").
+    region: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -332,10 +336,21 @@ impl Config {
                     spn_service: s.spn_service.clone(),
                 },
             };
+            let region = match s.region.as_deref().map(str::trim) {
+                None => None,
+                Some("") => {
+                    return Err(invalid(
+                        key("region"),
+                        "must not be empty (leave it out for \"default\")".into(),
+                    ));
+                }
+                Some(r) => Some(r.to_string()),
+            };
             hosts.push(HostPlan {
                 address,
                 transport: Arc::new(transport),
                 timeout,
+                region,
             });
         }
         Ok(Config {
@@ -376,6 +391,7 @@ fn merge(d: &RawSettings, h: RawHost) -> RawSettings {
         realm: h.realm.or_else(|| d.realm.clone()),
         kdc: h.kdc.or_else(|| d.kdc.clone()),
         spn_service: h.spn_service.or_else(|| d.spn_service.clone()),
+        region: h.region.or_else(|| d.region.clone()),
     }
 }
 
@@ -481,6 +497,25 @@ timeout_secs = 5
         assert_eq!(h2.transport.target.scheme, Scheme::Https);
         assert_eq!(h2.transport.target.port(), 5986);
         assert_eq!(h2.timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn region_comes_from_defaults_a_host_overrides_it_and_empty_is_refused() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.hosts[0].region, None, "no key: the default region");
+        let text = MINIMAL
+            .replace(
+                "password_env = \"HVINV_PASSWORD\"",
+                "password_env = \"HVINV_PASSWORD\"\nregion = \"EMEA\"",
+            )
+            .replace("timeout_secs = 5", "region = \"AMER\"");
+        let c = parse(&text).unwrap();
+        assert_eq!(c.hosts[0].region.as_deref(), Some("EMEA"));
+        assert_eq!(c.hosts[1].region.as_deref(), Some("AMER"));
+        let err = parse(&MINIMAL.replace("timeout_secs = 5", "region = \" \""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("host[1].region"), "{err}");
     }
 
     #[test]

@@ -126,6 +126,7 @@ async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
                 from: parse_time(a.from.as_deref(), "--from", false)?,
                 to: parse_time(a.to.as_deref(), "--to", true)?,
                 vms_file: a.vms.clone(),
+                products: a.product.clone(),
                 pvu_table: a.pvu_table.clone(),
                 counted_states: counted_states(&a.counted_states)?,
                 max_staleness: chrono::Duration::hours(

@@ -17,6 +17,10 @@ pub struct HostPlan {
     pub transport: Arc<TransportConfig>,
     /// The most this host may take, retries included.
     pub timeout: Duration,
+    /// Licence region (config `region`); `None` is `"default"`. Stored
+    /// with the host's facts, so a host moved between regions is counted
+    /// where it was at each run.
+    pub region: Option<String>,
 }
 
 /// Collects one host. Retries once, after a short back-off, when the failure
@@ -57,7 +61,8 @@ pub async fn collect_host_with_auth(
         }
         client.close().await;
         let (kind, message) = match outcome {
-            Ok(Ok(snapshot)) => {
+            Ok(Ok(mut snapshot)) => {
+                snapshot.region = host.region.clone();
                 let outcome = HostOutcome::Ok {
                     snapshot,
                     round_trips,

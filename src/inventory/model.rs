@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which physical machine this is, across runs and addresses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostIdentity {
     /// `Win32_ComputerSystemProduct.UUID`, upper case, no braces; `None`
     /// when missing or a known firmware placeholder.
@@ -36,7 +36,7 @@ pub struct Processor {
     pub max_clock_mhz: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HostSnapshot {
     pub identity: HostIdentity,
     /// NetBIOS name, as WMI reports it.
@@ -64,6 +64,10 @@ pub struct HostSnapshot {
     pub vms: Vec<VmSnapshot>,
     pub cluster: Option<ClusterSnapshot>,
     pub warnings: Vec<String>,
+    /// Licence region the operator gave the address (config `region`);
+    /// not read from the host. `None` is the region `"default"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +99,7 @@ pub struct ClusterSnapshot {
     pub vm_owners: Vec<VmOwner>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VmState {
     Running,
@@ -104,6 +108,8 @@ pub enum VmState {
     Paused,
     Starting,
     Stopping,
+    /// Also what a host that did not say is read as.
+    #[default]
     Other,
 }
 
@@ -164,9 +170,11 @@ impl std::fmt::Display for VmState {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Replication {
+    /// Also what an absent `ReplicationMode` (before 2012) is read as.
+    #[default]
     None,
     Primary,
     Replica,
@@ -176,6 +184,21 @@ pub enum Replication {
 }
 
 impl Replication {
+    /// Every mode, in the order `ReplicationMode` numbers them.
+    pub const ALL: [Replication; 6] = [
+        Replication::None,
+        Replication::Primary,
+        Replication::Replica,
+        Replication::TestReplica,
+        Replication::ExtendedReplica,
+        Replication::Other,
+    ];
+
+    /// The mode named `s` as `as_str` spells it.
+    pub fn parse(s: &str) -> Option<Replication> {
+        Replication::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
     /// From `Msvm_ComputerSystem.ReplicationMode`; absent (before 2012) is none.
     pub fn from_mode(v: Option<u16>) -> Replication {
         match v {
@@ -200,7 +223,7 @@ impl Replication {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VmSnapshot {
     /// `Msvm_ComputerSystem.Name`.
     pub guid: Guid,
@@ -419,6 +442,14 @@ mod tests {
         assert_eq!(Replication::from_mode(Some(7)), Replication::Other);
         assert_eq!(Replication::from_mode(None), Replication::None);
         assert_eq!(Replication::TestReplica.as_str(), "test_replica");
+        for r in Replication::ALL {
+            assert_eq!(Replication::parse(r.as_str()), Some(r));
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.as_str())
+            );
+        }
+        assert_eq!(Replication::parse("Primary"), None);
     }
 
     #[test]

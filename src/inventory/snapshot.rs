@@ -85,6 +85,7 @@ pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
         vms,
         cluster,
         warnings,
+        region: None,
     })
 }
 

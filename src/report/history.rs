@@ -112,16 +112,18 @@ pub async fn build<'a>(
     let facts = db.vm_facts_overlapping(0, hi).await?;
     let mut by_vm: BTreeMap<Guid, Vec<&VmFacts>> = BTreeMap::new();
     for f in &facts {
-        by_vm.entry(f.guid.clone()).or_default().push(f);
+        by_vm.entry(f.vm.guid.clone()).or_default().push(f);
     }
     if let Some(want) = &opts.vm {
         let guid = Guid::parse(want);
         let name = want.to_lowercase();
         by_vm.retain(|g, rows| match &guid {
             Some(w) => g == w,
-            None => rows
-                .iter()
-                .any(|r| r.name.as_deref().is_some_and(|n| n.to_lowercase() == name)),
+            None => rows.iter().any(|r| {
+                r.vm.name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase() == name)
+            }),
         });
         if by_vm.is_empty() {
             return Err(ReportError::VmNotFound(want.clone()));
@@ -182,22 +184,22 @@ pub async fn build<'a>(
                                 Some(label(cur.host_id)),
                             ));
                         }
-                        if p.vcpus != cur.vcpus {
+                        if p.vm.vcpus != cur.vm.vcpus {
                             events.push((
                                 cur.first_run_id,
                                 EventKind::VcpusChanged,
                                 cur.host_id,
-                                p.vcpus.map(|v| v.to_string()),
-                                cur.vcpus.map(|v| v.to_string()),
+                                p.vm.vcpus.map(|v| v.to_string()),
+                                cur.vm.vcpus.map(|v| v.to_string()),
                             ));
                         }
-                        if p.state != cur.state {
+                        if p.vm.state != cur.vm.state {
                             events.push((
                                 cur.first_run_id,
                                 EventKind::StateChanged,
                                 cur.host_id,
-                                Some(p.state.as_str().to_string()),
-                                Some(cur.state.as_str().to_string()),
+                                Some(p.vm.state.as_str().to_string()),
+                                Some(cur.vm.state.as_str().to_string()),
                             ));
                         }
                     }
@@ -245,7 +247,7 @@ pub async fn build<'a>(
         }
         vms.push(VmHistory {
             id: guid,
-            name: rows.last().and_then(|r| r.name.clone()),
+            name: rows.last().and_then(|r| r.vm.name.clone()),
             placements,
             events,
         });

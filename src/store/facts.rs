@@ -63,8 +63,21 @@ impl Serialize for HostRow<'_> {
         r.serialize_field("processors", &self.processors)?;
         r.serialize_field("cluster_name", &s.cluster.as_ref().map(|c| &c.name))?;
         r.serialize_field("hyperv_namespace", &s.hyperv_namespace)?;
+        // Only a region other than the default enters the JSON (and so the
+        // digest): every host's digest from before regions stays the same.
+        match region_of(s) {
+            Some(region) => r.serialize_field("region", region)?,
+            None => r.skip_field("region")?,
+        }
         r.end()
     }
+}
+
+/// The host's region when it is not the default one (`"default"`).
+pub fn region_of(s: &HostSnapshot) -> Option<&str> {
+    s.region
+        .as_deref()
+        .filter(|r| *r != crate::store::DEFAULT_REGION)
 }
 
 /// The columns of a `vm_facts` row (all but the keys), in schema order, read

@@ -85,14 +85,15 @@ async fn write_host_facts(
     sqlx::query(
         "INSERT INTO host_facts (host_id, first_run_id, last_run_id, name, fqdn, manufacturer, model, serial, os,
              os_build, sockets, cores, logical_processors, memory_mb, processor_vendor, processor_model, processors,
-             cluster_name, hyperv_namespace, digest)
+             cluster_name, hyperv_namespace, region, digest)
          SELECT $1, $2, $2, json_extract($3, '$.name'), json_extract($3, '$.fqdn'),
              json_extract($3, '$.manufacturer'), json_extract($3, '$.model'), json_extract($3, '$.serial'),
              json_extract($3, '$.os'), json_extract($3, '$.os_build'), json_extract($3, '$.sockets'),
              json_extract($3, '$.cores'), json_extract($3, '$.logical_processors'),
              json_extract($3, '$.memory_mb'), json_extract($3, '$.processor_vendor'),
              json_extract($3, '$.processor_model'), json_extract($3, '$.processors'),
-             json_extract($3, '$.cluster_name'), json_extract($3, '$.hyperv_namespace'), $4",
+             json_extract($3, '$.cluster_name'), json_extract($3, '$.hyperv_namespace'),
+             COALESCE(json_extract($3, '$.region'), 'default'), $4",
     )
     .bind(host)
     .bind(run.0)

@@ -32,6 +32,9 @@ pub use read::runs::{Run, RunStatus};
 pub use record::HostOutcome;
 pub use time::now_rfc3339;
 
+/// The licence region of a host whose configuration names none (pvu.md).
+pub const DEFAULT_REGION: &str = "default";
+
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };

@@ -179,6 +179,7 @@ mod tests {
             vms,
             cluster: None,
             warnings: vec![],
+            region: None,
         }
     }
 

@@ -50,8 +50,8 @@ pub enum KerberosFailure {
     #[error("no Kerberos realm for {account}: set `realm`, or write the user name as user@REALM")]
     NoRealm { account: String },
     #[error(
-        "no KDC known for realm {realm}: set `kdc = \"host[:port]\"`, or name the realm's KDC in \
-         krb5.conf (KRB5_CONFIG)"
+        "no KDC known for realm {realm}: set `kdc = \"host[:port]\"`, name the realm's KDC in \
+         krb5.conf (KRB5_CONFIG), or let this machine's DNS answer _kerberos._tcp.{realm} (SRV)"
     )]
     NoKdc { realm: String },
     #[error(
@@ -135,10 +135,35 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// [`Plan::resolve`], then, when no KDC is configured for the realm,
+    /// the realm's `_kerberos._tcp` SRV record (as Windows finds its domain
+    /// controllers). A DNS answer never overrides `kdc` or krb5.conf, and
+    /// DNS is not asked when krb5.conf says `dns_lookup_kdc = false`.
+    pub async fn discover(
+        creds: &Credentials,
+        opts: &KerberosOptions,
+        host: &str,
+    ) -> Result<Plan, KerberosFailure> {
+        match Plan::resolve(creds, opts, host) {
+            Err(KerberosFailure::NoKdc { realm }) if krb5_conf_allows_dns_kdc() => {
+                match super::kdc_srv::lookup(&realm).await {
+                    Some(kdc) => {
+                        let opts = KerberosOptions {
+                            kdc: Some(kdc),
+                            ..opts.clone()
+                        };
+                        Plan::resolve(creds, &opts, host)
+                    }
+                    None => Err(KerberosFailure::NoKdc { realm }),
+                }
+            }
+            other => other,
+        }
+    }
+
     /// Realm from `realm`, else the `@domain` of a `user@domain` name
     /// (upper-cased); KDC from `kdc`, else krb5.conf (`KRB5_CONFIG`
-    /// honoured). DNS SRV is not consulted (no query leaves the machine
-    /// for a lookup the operator did not configure).
+    /// honoured). No DNS: see [`Plan::discover`].
     pub fn resolve(
         creds: &Credentials,
         opts: &KerberosOptions,
@@ -210,12 +235,46 @@ fn kdc_url(kdc: &str) -> String {
 /// The first `kdc` of `[realms] REALM = { ... }` in the krb5.conf files
 /// named by `KRB5_CONFIG` (colon-separated), else /etc/krb5.conf.
 pub fn krb5_conf_kdc(realm: &str) -> Option<String> {
+    krb5_conf_texts().find_map(|t| kdc_in(&t, realm))
+}
+
+/// The krb5.conf files named by `KRB5_CONFIG` (colon-separated), else
+/// /etc/krb5.conf, those that can be read.
+fn krb5_conf_texts() -> impl Iterator<Item = String> {
     let paths = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
-    paths.split(':').filter(|p| !p.is_empty()).find_map(|p| {
-        std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| kdc_in(&t, realm))
-    })
+    paths
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Whether krb5.conf lets the KDC be found in DNS: `[libdefaults]
+/// dns_lookup_kdc` (MIT's default, and Windows', is yes).
+fn krb5_conf_allows_dns_kdc() -> bool {
+    krb5_conf_texts()
+        .find_map(|t| dns_lookup_kdc_in(&t))
+        .unwrap_or(true)
+}
+
+fn dns_lookup_kdc_in(text: &str) -> Option<bool> {
+    let mut in_libdefaults = false;
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            in_libdefaults = line.eq_ignore_ascii_case("[libdefaults]");
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if in_libdefaults && k.trim().eq_ignore_ascii_case("dns_lookup_kdc") {
+            let v = v.trim().to_ascii_lowercase();
+            return Some(matches!(v.as_str(), "true" | "yes" | "on" | "1"));
+        }
+    }
+    None
 }
 
 /// A small reader of the krb5.conf `[realms]` section: enough for
@@ -266,6 +325,11 @@ struct AsReplies {
     replies: Vec<Vec<u8>>,
     complete: bool,
     fetched: Option<Instant>,
+    /// The KDC's TGS-REP per service principal, obtained with this TGT:
+    /// one service ticket per host, whatever the number of connections.
+    /// The reply is encrypted with the TGT's session key, which is why it
+    /// is kept beside the AS replies and dropped with them.
+    service_tickets: HashMap<String, Vec<u8>>,
 }
 
 type Entry = Arc<tokio::sync::Mutex<AsReplies>>;
@@ -298,6 +362,12 @@ pub fn as_requests_sent() -> u64 {
 }
 static AS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// First TGS requests (service tickets) this process sent to a KDC.
+pub fn tgs_requests_sent() -> u64 {
+    TGS_SENT.load(std::sync::atomic::Ordering::Relaxed)
+}
+static TGS_SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One logon's conversation with the KDC.
 struct KdcSession {
     plan: Plan,
@@ -305,6 +375,9 @@ struct KdcSession {
     entry: Entry,
     guard: Option<OwnedMutexGuard<AsReplies>>,
     as_index: usize,
+    /// When the AS replies this logon used were fetched (their identity).
+    as_fetched: Option<Instant>,
+    tgs_index: usize,
     /// The last KRB-ERROR code seen, and whether it answered a TGS-REQ.
     last_error: Option<(i64, bool, String)>,
     network: Option<KerberosFailure>,
@@ -317,8 +390,10 @@ impl KdcSession {
             self.send_as(req).await
         } else {
             // The AS exchange is over: let other logons replay it.
-            self.guard = None;
-            self.exchange(req).await
+            if let Some(g) = self.guard.take() {
+                self.as_fetched = if g.complete { g.fetched } else { None };
+            }
+            self.send_tgs(req).await
         }?;
         if let Some((code, text)) = krb_error(&reply) {
             self.last_error = Some((code, !is_as, text));
@@ -359,6 +434,34 @@ impl KdcSession {
             if done {
                 g.complete = true;
                 g.fetched = Some(Instant::now());
+            }
+        }
+        Ok(reply)
+    }
+
+    /// The first TGS exchange of a logon is the host's service ticket:
+    /// replayed when this TGT already got one for the same principal.
+    async fn send_tgs(&mut self, req: &NetworkRequest) -> sspi::Result<Vec<u8>> {
+        let first = self.tgs_index == 0;
+        self.tgs_index += 1;
+        let Some(fetched) = self.as_fetched.filter(|_| first) else {
+            return self.exchange(req).await;
+        };
+        {
+            let g = self.entry.lock().await;
+            if g.fetched == Some(fetched)
+                && let Some(reply) = g.service_tickets.get(&self.plan.spn)
+            {
+                return Ok(reply.clone());
+            }
+        }
+        let reply = self.exchange(req).await?;
+        TGS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if reply.get(4) == Some(&0x6d) {
+            let mut g = self.entry.lock().await;
+            if g.fetched == Some(fetched) {
+                g.service_tickets
+                    .insert(self.plan.spn.clone(), reply.clone());
             }
         }
         Ok(reply)
@@ -573,6 +676,8 @@ pub async fn start(
         entry: cache_entry(plan, creds),
         guard: None,
         as_index: 0,
+        as_fetched: None,
+        tgs_index: 0,
         last_error: None,
         network: None,
     };
@@ -756,6 +861,21 @@ mod tests {
         assert_eq!(kdc_in(conf, "a.test").as_deref(), Some("127.0.0.1:17088"));
         assert_eq!(kdc_in(conf, "OTHER.TEST").as_deref(), Some("other:88"));
         assert_eq!(kdc_in(conf, "NONE.TEST"), None);
+    }
+
+    #[test]
+    fn dns_lookup_kdc_is_read_from_libdefaults_only() {
+        let conf = "[libdefaults]\n  dns_lookup_realm = false\n  dns_lookup_kdc = false # no\n";
+        assert_eq!(dns_lookup_kdc_in(conf), Some(false));
+        assert_eq!(
+            dns_lookup_kdc_in("[libdefaults]\ndns_lookup_kdc = TRUE\n"),
+            Some(true)
+        );
+        assert_eq!(
+            dns_lookup_kdc_in("[realms]\n X = {\n dns_lookup_kdc = false\n }\n"),
+            None
+        );
+        assert_eq!(dns_lookup_kdc_in(""), None);
     }
 
     #[test]

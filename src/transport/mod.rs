@@ -13,6 +13,7 @@ mod config;
 mod dial;
 mod error;
 mod http;
+mod kdc_srv;
 pub mod kerberos;
 #[cfg(test)]
 mod loopback_tests;
@@ -31,7 +32,9 @@ pub use config::{
     AuthMechanism, AuthUsed, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
     TlsOptions, TransportConfig,
 };
-pub use error::{LocalError, ProtocolError, TlsFailure, TransportError};
+pub use error::{
+    AuthFailure, ConfigFailure, LocalError, ProtocolError, TlsFailure, TransportError,
+};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -234,7 +237,7 @@ impl Connection {
     async fn attempt(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
         if self.auth.is_none() {
             // Settings that cannot work fail before anything is contacted.
-            self.kerberos_plan()?;
+            self.kerberos_plan().await?;
         }
         if !self.conn.as_ref().is_some_and(http::HttpConn::is_usable) {
             self.discard();
@@ -271,7 +274,7 @@ impl Connection {
     /// Authenticates the socket with the configured mechanism and sends the
     /// first request.
     async fn authenticate_with(&mut self, soap: &Bytes) -> Result<Reply, Failure> {
-        let Some(plan) = self.kerberos_plan()? else {
+        let Some(plan) = self.kerberos_plan().await? else {
             return self.authenticate_ntlm(soap).await;
         };
         match self.authenticate_kerberos(soap, &plan).await {
@@ -294,26 +297,26 @@ impl Connection {
     /// configuration error), `negotiate` when the host has a DNS name and a
     /// realm and KDC are known (and Kerberos has not already failed for it),
     /// `ntlm` never.
-    fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
+    async fn kerberos_plan(&self) -> Result<Option<kerberos::Plan>, TransportError> {
         let cfg = &self.cfg;
-        let plan = || kerberos::Plan::resolve(&cfg.credentials, &cfg.kerberos, cfg.target.host());
+        let plan = || kerberos::Plan::discover(&cfg.credentials, &cfg.kerberos, cfg.target.host());
         match cfg.auth {
             AuthMechanism::Ntlm => Ok(None),
             AuthMechanism::Kerberos => {
                 if !cfg.host_is_dns_name() {
-                    return Err(TransportError::Config(format!(
-                        "auth = \"kerberos\" needs the host's DNS name in `address` (it is {}); \
-                         use `connect_to` to dial an IP address",
-                        cfg.target.host()
-                    )));
+                    return Err(TransportError::Config(
+                        ConfigFailure::KerberosNeedsDnsName {
+                            host: cfg.target.host().to_string(),
+                        },
+                    ));
                 }
-                plan().map(Some).map_err(TransportError::Kerberos)
+                plan().await.map(Some).map_err(TransportError::Kerberos)
             }
             AuthMechanism::Negotiate => {
                 if !cfg.host_is_dns_name() || self.kerberos_unavailable.is_some() {
                     return Ok(None);
                 }
-                Ok(plan().ok())
+                Ok(plan().await.ok())
             }
         }
     }
@@ -409,17 +412,12 @@ impl Connection {
                 .map_err(|_| ProtocolError::ChallengeNotBase64)
                 .map_err(TransportError::from)?,
             (401, Some(_)) => {
-                return Err(TransportError::Auth(
-                    "the host answered our NTLM NEGOTIATE without a challenge; NTLM may be disabled on it".into(),
-                )
-                .into());
+                return Err(TransportError::Auth(AuthFailure::NoChallenge).into());
             }
             (401, None) => {
-                return Err(TransportError::Auth(format!(
-                    "the host does not offer Negotiate authentication (it offers: {}); enable it with \
-                     `winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}`",
-                    www_authenticate::scheme_list(&offers)
-                ))
+                return Err(TransportError::Auth(AuthFailure::NegotiateNotOffered {
+                    offered: www_authenticate::scheme_list(&offers),
+                })
                 .into());
             }
             (status, _) => {
@@ -450,11 +448,9 @@ impl Connection {
             fatal => fatal,
         })?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(format!(
-                "the host refused {}: wrong user name or password, or the account may not use WinRM \
-                 (it must be in Administrators or Remote Management Users)",
-                account(&self.cfg.credentials)
-            ))
+            return Err(TransportError::Auth(AuthFailure::Refused {
+                account: account(&self.cfg.credentials),
+            })
             .into());
         }
         let reply = self.unwrap(&mut established, reply)?;
@@ -471,10 +467,7 @@ impl Connection {
         let req = self.request(body, content_type, None)?;
         let reply = self.exchange(req).await?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(
-                "the host dropped the authenticated session (HTTP 401)".into(),
-            )
-            .into());
+            return Err(TransportError::Auth(AuthFailure::SessionDropped).into());
         }
         let reply = self.unwrap(&mut established, reply)?;
         self.auth = Some(established);
@@ -612,10 +605,10 @@ fn build_request(
         );
     }
     b.body(Full::new(body)).map_err(|e| {
-        TransportError::Config(format!(
-            "cannot build the HTTP request (host {:?}): {e}",
-            t.host()
-        ))
+        TransportError::Config(ConfigFailure::HttpRequest {
+            host: t.host().to_string(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -628,7 +621,7 @@ fn account(c: &Credentials) -> String {
 
 fn auth_setup_error(e: NegotiateError) -> TransportError {
     match e {
-        NegotiateError::BadUserName(why) => TransportError::Config(format!("user name: {why}")),
-        other => TransportError::Auth(other.to_string()),
+        NegotiateError::BadUserName(why) => TransportError::Config(ConfigFailure::UserName(why)),
+        other => TransportError::Auth(AuthFailure::Ntlm(other)),
     }
 }

@@ -51,6 +51,7 @@ pub struct HostSpec {
     pub serial: &'static str,
     pub os: &'static str,
     pub memory_mb: i64,
+    pub region: &'static str,
 }
 
 pub const XEON: &str = "Intel(R) Xeon(R) Gold 6248 CPU @ 2.50GHz";
@@ -71,6 +72,7 @@ pub fn xeon(name: &'static str, sockets: i64, cores: i64) -> HostSpec {
         serial: "SERIAL",
         os: "Microsoft Windows Server 2022 Datacenter 10.0.20348",
         memory_mb: 262144,
+        region: "default",
     }
 }
 
@@ -187,8 +189,8 @@ impl Db {
         sqlx::query(
             "INSERT INTO host_facts (host_id, first_run_id, last_run_id, name, fqdn, manufacturer, \
              model, serial, os, sockets, cores, logical_processors, memory_mb, processor_vendor, \
-             processor_model, cluster_name, digest) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'd')",
+             processor_model, cluster_name, region, digest) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'd')",
         )
         .bind(host)
         .bind(first)
@@ -206,6 +208,7 @@ impl Db {
         .bind(h.vendor)
         .bind(h.model)
         .bind(h.cluster)
+        .bind(h.region)
         .execute(&self.pool)
         .await
         .unwrap();

@@ -74,6 +74,7 @@ pub fn host(n: u32, vms: u32) -> HostSnapshot {
         vms: (0..vms).map(|v| vm(n, v)).collect(),
         cluster: None,
         warnings: vec![],
+        region: None,
     }
 }
 

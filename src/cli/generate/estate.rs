@@ -155,6 +155,7 @@ impl Estate {
             vms: vms.iter().map(|&i| self.vm(i)).collect(),
             cluster,
             warnings: vec![],
+            region: None,
         }
     }
 

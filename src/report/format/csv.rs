@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use crate::report::ReportError;
-use crate::report::topology::{Host, TopologyReport, Vm};
+use crate::report::topology::{Host, TopologyReport};
+use crate::store::read::VmSnapshot;
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
@@ -68,10 +69,7 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
 }
 
 fn host_columns(run_id: i64, started: &str, h: &Host) -> Vec<String> {
-    let (vendor, model) = match &h.processor {
-        Some(p) => (opt(&p.vendor), opt(&p.model)),
-        None => (String::new(), String::new()),
-    };
+    let f = h.facts_or_empty();
     vec![
         run_id.to_string(),
         started.to_string(),
@@ -83,26 +81,26 @@ fn host_columns(run_id: i64, started: &str, h: &Host) -> Vec<String> {
             .map(|e| e.message.clone())
             .unwrap_or_default(),
         h.warnings.join("; "),
-        opt(&h.name),
-        opt(&h.fqdn),
-        opt(&h.uuid),
-        opt(&h.serial),
-        opt(&h.manufacturer),
-        opt(&h.model),
-        opt(&h.os),
-        opt(&h.sockets),
-        opt(&h.cores),
-        opt(&h.logical_processors),
-        opt(&h.memory_mb),
-        vendor,
-        model,
+        opt(&f.name),
+        opt(&f.fqdn),
+        opt(&f.identity.uuid),
+        opt(&f.serial),
+        opt(&f.manufacturer),
+        opt(&f.model),
+        opt(&f.os),
+        opt(&f.sockets),
+        opt(&f.cores),
+        opt(&f.logical_processors),
+        opt(&f.memory_mb),
+        opt(&f.processor_vendor),
+        opt(&f.processor_model),
         opt(&h.cluster),
     ]
 }
 
-fn vm_columns(vm: &Vm) -> Vec<String> {
+fn vm_columns(vm: &VmSnapshot) -> Vec<String> {
     vec![
-        vm.id.to_string(),
+        vm.guid.to_string(),
         opt(&vm.name),
         opt(&vm.bios_guid),
         vm.state.to_string(),
@@ -110,13 +108,13 @@ fn vm_columns(vm: &Vm) -> Vec<String> {
         opt(&vm.cpu_limit_pct),
         opt(&vm.memory_mb),
         opt(&vm.dynamic_memory),
-        vm.replication.clone(),
+        vm.replication.as_str().to_string(),
         opt(&vm.generation),
         vm.clustered.to_string(),
     ]
 }
 
-pub const PVU_HEADER: [&str; 16] = [
+pub const PVU_HEADER: [&str; 20] = [
     "date",
     "host_address",
     "host_name",
@@ -133,36 +131,66 @@ pub const PVU_HEADER: [&str; 16] = [
     "day_full_capacity_pvu",
     "report_complete",
     "counted_states",
+    "product",
+    "region",
+    "region_sub_capacity_peak_pvu",
+    "product_sub_capacity_pvu",
 ];
 
-/// One row per host per UTC day: the host's own maximum that day, with the
-/// day's total repeated so each row reads on its own.
+/// One row per product per host per UTC day: the host's own maximum that
+/// day, with the day's total, the host's region's peak and the product's
+/// figure (the sum of its regional peaks) repeated so each row reads on its
+/// own.
 pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), ReportError> {
     let mut w = ::csv::Writer::from_writer(out);
     w.write_record(PVU_HEADER)?;
     let states = r.counted_states.join(" ");
-    for d in &r.days {
-        for h in &d.hosts {
-            w.write_record([
-                d.date.to_string(),
-                h.address.clone(),
-                opt(&h.name),
-                h.host_id.to_string(),
-                h.pvu_per_core.to_string(),
-                opt(&h.rate_row),
-                h.cores.to_string(),
-                h.full_capacity_pvu.to_string(),
-                h.sub_capacity_cores.to_string(),
-                h.sub_capacity_pvu.to_string(),
-                h.run.to_string(),
-                h.carried_forward.to_string(),
-                d.sub_capacity_pvu.to_string(),
-                d.full_capacity_pvu.to_string(),
-                r.complete.to_string(),
-                states.clone(),
-            ])?;
+    for p in &r.products {
+        let region_peak = |region: &str| {
+            p.regions
+                .iter()
+                .find(|x| x.region == region)
+                .map_or(0, |x| x.sub_capacity_peak_pvu)
+        };
+        for d in &p.days {
+            for h in &d.hosts {
+                let mut row = pvu_host_day(r, d, h, &states);
+                row.extend([
+                    p.name.clone(),
+                    h.region.clone(),
+                    region_peak(&h.region).to_string(),
+                    p.sub_capacity_pvu.to_string(),
+                ]);
+                w.write_record(&row)?;
+            }
         }
     }
     w.flush()?;
     Ok(())
+}
+
+fn pvu_host_day(
+    r: &crate::report::PvuReport,
+    d: &crate::report::pvu::DayLine,
+    h: &crate::report::pvu::DayHost,
+    states: &str,
+) -> Vec<String> {
+    vec![
+        d.date.to_string(),
+        h.address.clone(),
+        opt(&h.name),
+        h.host_id.to_string(),
+        h.pvu_per_core.to_string(),
+        opt(&h.rate_row),
+        h.cores.to_string(),
+        h.full_capacity_pvu.to_string(),
+        h.sub_capacity_cores.to_string(),
+        h.sub_capacity_pvu.to_string(),
+        h.run.to_string(),
+        h.carried_forward.to_string(),
+        d.sub_capacity_pvu.to_string(),
+        d.full_capacity_pvu.to_string(),
+        r.complete.to_string(),
+        states.to_string(),
+    ]
 }

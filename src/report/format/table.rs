@@ -62,21 +62,18 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
             Some(e) => format!("{}: {}", e.kind, e.message),
             None => h.warnings.join("; "),
         };
-        let processor = h
-            .processor
-            .as_ref()
-            .and_then(|p| p.model.clone())
-            .unwrap_or_else(|| "-".to_string());
+        let f = h.facts_or_empty();
+        let processor = opt_str(&f.processor_model);
         hosts.add_row(vec![
             Cell::new(&h.address),
             Cell::new(h.status),
-            Cell::new(opt_str(&h.name)),
+            Cell::new(opt_str(&f.name)),
             Cell::new(opt_str(&h.cluster)),
             Cell::new(processor),
-            opt_num(&h.sockets),
-            opt_num(&h.cores),
-            opt_num(&h.logical_processors),
-            opt_num(&h.memory_mb),
+            opt_num(&f.sockets),
+            opt_num(&f.cores),
+            opt_num(&f.logical_processors),
+            opt_num(&f.memory_mb),
             num(h.vms.len()),
             Cell::new(notes),
         ]);
@@ -95,16 +92,17 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
     ]);
     let mut count = 0usize;
     for h in &r.hosts {
+        let host_name = h.facts.as_ref().and_then(|f| f.name.clone());
         for v in &h.vms {
             count += 1;
             vms.add_row(vec![
-                Cell::new(h.name.clone().unwrap_or_else(|| h.address.clone())),
+                Cell::new(host_name.clone().unwrap_or_else(|| h.address.clone())),
                 Cell::new(opt_str(&v.name)),
-                Cell::new(&v.id),
+                Cell::new(&v.guid),
                 Cell::new(v.state),
                 opt_num(&v.vcpus),
                 opt_num(&v.memory_mb),
-                Cell::new(&v.replication),
+                Cell::new(v.replication.as_str()),
                 Cell::new(if v.clustered { "yes" } else { "no" }),
             ]);
         }
@@ -185,6 +183,7 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
         Cell::new(""),
     ]);
     writeln!(out, "Totals\n{totals}\n")?;
+    products_and_regions(r, out)?;
 
     let mut hosts = new_table(&[
         "address",
@@ -299,6 +298,47 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
             writeln!(out, "- {w}")?;
         }
     }
+    Ok(())
+}
+
+/// Each product's peak per licence region; the product's figure is the sum
+/// of its regional peaks (pvu.md), which the table says in words.
+fn products_and_regions(
+    r: &crate::report::PvuReport,
+    out: &mut dyn Write,
+) -> Result<(), ReportError> {
+    let mut t = new_table(&[
+        "product",
+        "VMs",
+        "region",
+        "sub-capacity peak",
+        "run",
+        "at (UTC)",
+        "full capacity",
+    ]);
+    for p in &r.products {
+        for g in &p.regions {
+            t.add_row(vec![
+                Cell::new(&p.name),
+                num(p.vms_matched),
+                Cell::new(&g.region),
+                num(g.sub_capacity_peak_pvu),
+                num(g.sub_capacity_peak_run),
+                Cell::new(time::format(&g.sub_capacity_peak_at)),
+                num(g.full_capacity_pvu),
+            ]);
+        }
+        t.add_row(vec![
+            Cell::new(&p.name),
+            num(p.vms_matched),
+            Cell::new("all regions (sum of regional peaks)"),
+            num(p.sub_capacity_pvu),
+            Cell::new(""),
+            Cell::new(format!("entitlement {}", p.entitlement_pvu)),
+            num(p.full_capacity_pvu),
+        ]);
+    }
+    writeln!(out, "Products and regions\n{t}\n")?;
     Ok(())
 }
 

@@ -31,11 +31,12 @@ pub(super) fn host_lines(
         hosts.push(HostLine {
             host_id,
             address: tr.address.to_string(),
-            name: f.name.clone(),
-            processor_vendor: f.processor_vendor.clone(),
-            processor_model: f.processor_model.clone(),
-            sockets: f.sockets.map(i64::from),
+            name: f.host.name.clone(),
+            processor_vendor: f.host.processor_vendor.clone(),
+            processor_model: f.host.processor_model.clone(),
+            sockets: f.host.sockets.map(i64::from),
             cores: fig.cores,
+            region: f.region.clone(),
             rate: rate.clone(),
             full_capacity_pvu: fig.full_capacity_pvu,
             peak_sub_capacity_cores: fig.sub_capacity_cores,
@@ -120,12 +121,12 @@ pub(super) fn peak_detail(priced: &Priced<'_>) -> Vec<PeakHost> {
                 .iter()
                 .filter(|v| priced.counted_rows.get(&v.id).copied().unwrap_or(false))
                 .map(|v| PeakVm {
-                    id: v.guid.clone(),
-                    name: v.name.clone(),
-                    state: v.state,
-                    vcpus: v.vcpus,
+                    id: v.vm.guid.clone(),
+                    name: v.vm.name.clone(),
+                    state: v.vm.state,
+                    vcpus: v.vm.vcpus,
                     // Unknown vCPUs count as the whole host.
-                    licensable_cores: match v.vcpus {
+                    licensable_cores: match v.vm.vcpus {
                         Some(n) => arith::vm_licensable_cores(n, t.figures.cores),
                         None => t.figures.cores,
                     },
@@ -135,7 +136,7 @@ pub(super) fn peak_detail(priced: &Priced<'_>) -> Vec<PeakHost> {
             Some(PeakHost {
                 host_id: *host_id,
                 address: t.address.to_string(),
-                name: t.facts.name.clone(),
+                name: t.facts.host.name.clone(),
                 carried_forward: t.carried_forward,
                 snapshot_run: t.snapshot_run,
                 figures: t.figures,
@@ -160,7 +161,8 @@ pub(super) fn day_lines(priced: &Priced<'_>) -> Vec<DayLine> {
                 .map(|(host_id, (fig, run, t))| DayHost {
                     host_id: *host_id,
                     address: t.address.to_string(),
-                    name: t.facts.name.clone(),
+                    name: t.facts.host.name.clone(),
+                    region: t.facts.region.clone(),
                     pvu_per_core: fig.pvu_per_core,
                     rate_row: priced.rates.get(&t.facts.id).and_then(|r| r.row.clone()),
                     cores: fig.cores,

@@ -4,14 +4,17 @@
 //! `arith` is the pure arithmetic, `rates` the PVU table (processor → PVU
 //! per core), `per_run` turns rows into per-run estates (carry-forward,
 //! gaps), `price` prices every host of every run in one pass, `lines` makes
-//! the report's lines from that, `vm_filter` reads `--vms`; this file holds
+//! the report's lines from that, `vm_filter` reads `--vms`, `products` and
+//! `regions` give each product's figures per licence region; this file holds
 //! the report's shape, loads the rows and puts the pieces together.
 
 pub mod arith;
 mod lines;
 pub mod per_run;
 mod price;
+pub mod products;
 pub mod rates;
+pub mod regions;
 pub mod vm_filter;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,8 +26,8 @@ use serde::Serialize;
 use self::arith::HostFigures;
 use self::per_run::Assembler;
 use self::price::Pricing;
+use self::products::{ProductLine, ProductSpec};
 use self::rates::{PvuTable, Rate};
-use self::vm_filter::VmFilter;
 use super::{ReportError, time};
 use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmState};
 
@@ -42,6 +45,8 @@ pub struct PvuOptions {
     pub to: Option<DateTime<Utc>>,
     /// `--vms FILE`; without it every VM counts.
     pub vms_file: Option<PathBuf>,
+    /// `--product NAME=FILE`, repeatable (instead of `--vms`).
+    pub products: Vec<(String, PathBuf)>,
     /// `--pvu-table FILE`; without it the built-in table.
     pub pvu_table: Option<PathBuf>,
     /// States in which a VM counts.
@@ -56,6 +61,7 @@ impl Default for PvuOptions {
             from: None,
             to: None,
             vms_file: None,
+            products: Vec::new(),
             pvu_table: None,
             counted_states: DEFAULT_COUNTED_STATES
                 .map(|s| s.as_str().to_string())
@@ -79,7 +85,10 @@ pub struct PvuReport {
     pub complete: bool,
     pub incomplete_reasons: Vec<String>,
     pub warnings: Vec<String>,
+    /// The totals of the first product.
     pub totals: Totals,
+    /// Every product, its figures per licence region (pvu.md).
+    pub products: Vec<ProductLine>,
     pub runs: Vec<RunLine>,
     pub hosts: Vec<HostLine>,
     /// What was counted at the sub-capacity peak, host by host.
@@ -142,6 +151,8 @@ pub struct HostLine {
     pub processor_model: Option<String>,
     pub sockets: Option<i64>,
     pub cores: i64,
+    /// Licence region at the host's peak run.
+    pub region: String,
     pub rate: Rate,
     pub full_capacity_pvu: i64,
     pub peak_sub_capacity_cores: i64,
@@ -192,6 +203,7 @@ pub struct DayHost {
     pub host_id: i64,
     pub address: String,
     pub name: Option<String>,
+    pub region: String,
     pub pvu_per_core: i64,
     pub rate_row: Option<String>,
     pub cores: i64,
@@ -233,11 +245,7 @@ pub async fn build<'a>(
         Some(p) => PvuTable::from_file(p)?,
         None => PvuTable::builtin()?,
     };
-    let filter = opts
-        .vms_file
-        .as_deref()
-        .map(VmFilter::from_file)
-        .transpose()?;
+    let specs = products::specs(&opts.products, opts.vms_file.as_deref())?;
     let (from, to) = period_of(&opts)?;
     let all_runs: BTreeMap<i64, Run> = db
         .complete_runs_between(None, None)
@@ -277,15 +285,56 @@ pub async fn build<'a>(
         vm_facts: &vm_facts,
         cluster_facts: &cluster_facts,
     };
-    let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let (first_spec, other_specs) = specs
+        .split_first()
+        .ok_or_else(|| ReportError::Option("no product to report on".into()))?;
     let pricing = Pricing {
         table: &table,
-        filter: filter.as_ref(),
+        filter: first_spec.filter.as_ref(),
         opts: &opts,
     };
     let in_period = |r: &Run| r.started_at >= from && r.started_at <= to;
-    let priced = price::price_runs(&mut asm, window, in_period, &pricing);
-    compute(priced, &period, &pricing, from, to)
+    let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let priced = price::price_runs(&mut asm, window.iter().copied(), in_period, &pricing);
+    let mut report = compute(priced, &period, &pricing, first_spec, &vm_facts, from, to)?;
+    // Each further product is priced on its own (a sweep of its own): other
+    // products' VMs do not count toward it, and a VM in two products counts
+    // in both.
+    for spec in other_specs {
+        let pricing = Pricing {
+            table: &table,
+            filter: spec.filter.as_ref(),
+            opts: &opts,
+        };
+        let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+        let priced = price::price_runs(&mut asm, window.iter().copied(), in_period, &pricing);
+        let at = run_time_of(&period, from);
+        let line = products::product_line(spec, &priced, &vm_facts, at, lines::day_lines(&priced));
+        report.warnings.extend(unmatched_warnings(&line));
+        report.products.push(line);
+    }
+    report.warnings.sort();
+    report.warnings.dedup();
+    Ok(report)
+}
+
+/// The start time of each run of the period (`from` for an unknown id).
+fn run_time_of(period: &[Run], from: DateTime<Utc>) -> impl Fn(i64) -> DateTime<Utc> + use<> {
+    let run_time: HashMap<i64, DateTime<Utc>> =
+        period.iter().map(|r| (r.id, r.started_at)).collect();
+    move |run: i64| run_time.get(&run).copied().unwrap_or(from)
+}
+
+fn unmatched_warnings(p: &ProductLine) -> Vec<String> {
+    p.unmatched
+        .iter()
+        .map(|u| {
+            format!(
+                "product {:?}: VM list entry {u:?} matched no VM in the period",
+                p.name
+            )
+        })
+        .collect()
 }
 
 /// Checks the options; the period they give, `[from, to]`.
@@ -337,7 +386,7 @@ async fn last_ok_before_window(
     for o in outcomes {
         // Only complete runs of the window count, as the sweep sees them.
         let lo_i = window.partition_point(|r| r.id < o.first_run_id);
-        if !window.get(lo_i).is_some_and(|r| r.id <= o.last_run_id) {
+        if window.get(lo_i).is_none_or(|r| r.id > o.last_run_id) {
             continue;
         }
         if o.ok {
@@ -356,16 +405,17 @@ async fn last_ok_before_window(
 }
 
 /// Assembles the report from the priced period (no I/O).
+#[allow(clippy::too_many_arguments)]
 fn compute(
     mut priced: price::Priced<'_>,
     period: &[Run],
     pricing: &Pricing<'_>,
+    spec: &ProductSpec,
+    vm_facts: &[crate::store::read::VmFacts],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
-    let run_time: HashMap<i64, DateTime<Utc>> =
-        period.iter().map(|r| (r.id, r.started_at)).collect();
-    let at = |run: i64| run_time.get(&run).copied().unwrap_or(from);
+    let at = run_time_of(period, from);
     let (Some(sub_capacity), Some(full_capacity)) = (priced.sub_capacity, priced.full_capacity)
     else {
         return Err(ReportError::NoRunInPeriod {
@@ -379,9 +429,10 @@ fn compute(
     };
     let totals = totals(&peaks, at(peaks.sub_capacity.run_id));
     let mut warnings = BTreeSet::new();
-    let hosts = lines::host_lines(&mut priced, at, &mut warnings);
+    let hosts = lines::host_lines(&mut priced, &at, &mut warnings);
     let peak_detail = lines::peak_detail(&priced);
     let days = lines::day_lines(&priced);
+    let product = products::product_line(spec, &priced, vm_facts, &at, days.clone());
     let gaps = std::mem::take(&mut priced.gaps);
     let (gaps, incomplete_reasons) = lines::gap_lines(gaps, pricing.filter);
     // Read the filter's matches only after every VM has been tested.
@@ -407,6 +458,7 @@ fn compute(
         incomplete_reasons,
         warnings: warnings.into_iter().collect(),
         totals,
+        products: vec![product],
         runs: priced.runs,
         hosts,
         peak_detail,

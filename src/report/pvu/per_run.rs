@@ -133,7 +133,7 @@ impl<'a> Assembler<'a> {
         let guid_ids: HashMap<&str, i64> = rows
             .vm_facts
             .iter()
-            .map(|f| (f.guid.as_str(), f.vm_id))
+            .map(|f| (f.vm.guid.as_str(), f.vm_id))
             .collect();
         Assembler {
             runs: rows.runs,
@@ -370,7 +370,7 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) -> IdSet<i64> {
             if seen.insert(v.vm_id) {
                 kept.push(v);
             } else {
-                h.duplicates_dropped.push(v.guid.as_str());
+                h.duplicates_dropped.push(v.vm.guid.as_str());
             }
         }
         h.vms = kept;
@@ -405,7 +405,10 @@ fn cluster_gaps(
     }
     let mut names: BTreeSet<String> = gapped_addresses.iter().map(|a| short_name(a)).collect();
     for h in hosts {
-        for n in [&h.facts.name, &h.facts.fqdn].into_iter().flatten() {
+        for n in [&h.facts.host.name, &h.facts.host.fqdn]
+            .into_iter()
+            .flatten()
+        {
             names.insert(short_name(n));
         }
         names.insert(short_name(h.address));
@@ -436,7 +439,7 @@ fn cluster_gaps(
 mod tests {
     use super::*;
     use crate::store::RunStatus;
-    use crate::store::read::{ClusterNode, VmOwner, VmState};
+    use crate::store::read::{ClusterNode, HostSnapshot, VmOwner, VmSnapshot, VmState};
 
     fn t(h: u32) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
@@ -486,20 +489,15 @@ mod tests {
             host_id,
             first_run_id: first,
             last_run_id: last,
-            uuid: None,
-            name: Some(name.into()),
-            fqdn: None,
-            manufacturer: None,
-            model: None,
-            serial: None,
-            os: None,
-            sockets: Some(2),
-            cores: Some(16),
-            logical_processors: Some(32),
-            memory_mb: None,
-            processor_vendor: None,
-            processor_model: None,
             cluster_name: None,
+            region: "default".into(),
+            host: HostSnapshot {
+                name: Some(name.into()),
+                sockets: Some(2),
+                cores: Some(16),
+                logical_processors: Some(32),
+                ..HostSnapshot::default()
+            },
         }
     }
 
@@ -507,20 +505,16 @@ mod tests {
         VmFacts {
             id,
             vm_id,
-            guid: Guid::from_stored(&format!("00000000-0000-0000-0000-{vm_id:012}")),
             host_id,
             first_run_id: first,
             last_run_id: last,
-            name: None,
-            bios_guid: None,
-            state: VmState::Running,
-            vcpus: Some(2),
-            cpu_limit_pct: None,
-            memory_mb: None,
-            dynamic_memory: None,
-            replication: "none".into(),
-            generation: None,
-            clustered: true,
+            vm: VmSnapshot {
+                guid: Guid::from_stored(&format!("00000000-0000-0000-0000-{vm_id:012}")),
+                state: VmState::Running,
+                vcpus: Some(2),
+                clustered: true,
+                ..VmSnapshot::default()
+            },
         }
     }
 

@@ -65,6 +65,8 @@ pub(super) struct Priced<'a> {
     pub host_peaks: BTreeMap<i64, HostPeak<'a>>,
     /// `arith::daily_max`, folded.
     pub days: BTreeMap<NaiveDate, DayFold<'a>>,
+    /// Each region's peaks (`regions::regional_peaks`, folded).
+    pub regions: BTreeMap<String, (Option<AtRun>, Option<AtRun>)>,
     /// The hosts and VMs of the sub-capacity peak run, and what each priced
     /// host contributed to it.
     pub peak_run: PeakRun<'a>,
@@ -91,10 +93,10 @@ impl Pricing<'_> {
         self.opts
             .counted_states
             .iter()
-            .any(|s| s == v.state.as_str())
-            && self
-                .filter
-                .is_none_or(|f| f.matches(&v.guid, v.bios_guid.as_deref(), v.name.as_deref()))
+            .any(|s| s == v.vm.state.as_str())
+            && self.filter.is_none_or(|f| {
+                f.matches(&v.vm.guid, v.vm.bios_guid.as_deref(), v.vm.name.as_deref())
+            })
     }
 }
 
@@ -220,6 +222,17 @@ impl<'a> Priced<'a> {
                 .collect();
         }
         keep_max(&mut self.full_capacity, t.full_capacity_pvu, run_id);
+        let mut by_region: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for ((_, f), tr) in rf.hosts.iter().zip(&traces) {
+            let r = by_region.entry(tr.facts.region.as_str()).or_default();
+            r.0 = r.0.saturating_add(f.sub_capacity_pvu);
+            r.1 = r.1.saturating_add(f.full_capacity_pvu);
+        }
+        for (region, (sub, full)) in by_region {
+            let slot = self.regions.entry(region.to_string()).or_default();
+            keep_max(&mut slot.0, sub, run_id);
+            keep_max(&mut slot.1, full, run_id);
+        }
         let day = match self.days.entry(rf.day) {
             std::collections::btree_map::Entry::Occupied(e) => {
                 let d = e.into_mut();
@@ -247,6 +260,22 @@ impl<'a> Priced<'a> {
         }
     }
 
+    /// The regional peaks as `regions::regional_peaks` gives them.
+    pub fn region_peaks(&self) -> BTreeMap<String, super::regions::RegionPeaks> {
+        self.regions
+            .iter()
+            .filter_map(|(region, (sub, full))| {
+                Some((
+                    region.clone(),
+                    super::regions::RegionPeaks {
+                        sub_capacity: (*sub)?,
+                        full_capacity: (*full)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     fn gap_seen(&mut self, g: &Gap, run_id: i64) {
         match self.gaps.get_mut(g) {
             Some(r) => {
@@ -269,11 +298,11 @@ impl<'a> Priced<'a> {
 
     /// One host's figures in one run; `None` without a core count.
     fn price_host(&mut self, h: &HostAtRun<'a>, pricing: &Pricing<'_>) -> Option<HostFigures> {
-        let f = h.facts;
+        let f = &h.facts.host;
         let cores = f.cores?;
         let pvu_per_core = self
             .rates
-            .entry(f.id)
+            .entry(h.facts.id)
             .or_insert_with(|| {
                 pricing.table.rate(
                     f.processor_vendor.as_deref(),
@@ -296,8 +325,8 @@ impl<'a> Priced<'a> {
                 continue;
             }
             // Unknown vCPUs count as the whole host: never guess low.
-            vcpus.push(v.vcpus.unwrap_or_else(|| {
-                agg.vcpus_unknown.insert(v.guid.as_str());
+            vcpus.push(v.vm.vcpus.unwrap_or_else(|| {
+                agg.vcpus_unknown.insert(v.vm.guid.as_str());
                 cores
             }));
         }

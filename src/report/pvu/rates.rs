@@ -215,6 +215,61 @@ mod tests {
         assert_eq!((r(2), r(4), r(8)), (70, 100, 120));
     }
 
+    // IBM PVU table, section 1, as published 2026-02-06: one test per
+    // family and server class, each with the PVU per core IBM lists.
+    #[test]
+    fn power9_e980_more_than_4_sockets_is_120_per_core() {
+        let t = PvuTable::builtin().unwrap();
+        let r = t.rate(Some("IBM"), Some("POWER9"), Some(16));
+        assert_eq!(
+            (r.pvu_per_core, r.row.as_deref()),
+            (120, Some("power-gt4s"))
+        );
+        assert!(!r.verify);
+        assert_eq!(r.row_date.as_deref(), Some("2026-02-06"));
+    }
+
+    #[test]
+    fn power9_e950_4_sockets_is_100_per_core() {
+        let t = PvuTable::builtin().unwrap();
+        let r = t.rate(Some("IBM"), Some("POWER9"), Some(4));
+        assert_eq!((r.pvu_per_core, r.row.as_deref()), (100, Some("power-4s")));
+        assert!(!r.verify);
+    }
+
+    #[test]
+    fn power9_s922_2_sockets_is_70_per_core() {
+        let t = PvuTable::builtin().unwrap();
+        let r = t.rate(Some("IBM"), Some("POWER9"), Some(2));
+        assert_eq!((r.pvu_per_core, r.row.as_deref()), (70, Some("power-2s")));
+        assert!(!r.verify);
+    }
+
+    #[test]
+    fn power10_e1080_is_120_e1050_is_100_s1022_is_70_per_core() {
+        let t = PvuTable::builtin().unwrap();
+        let r = |s| t.rate(Some("IBM"), Some("POWER10"), Some(s)).pvu_per_core;
+        // E1080 scales past 4 sockets, E1050 has 4, S1022 has 2.
+        assert_eq!((r(16), r(4), r(2)), (120, 100, 70));
+    }
+
+    #[test]
+    fn power11_e1180_is_120_e1150_is_100_s1122_is_70_per_core() {
+        let t = PvuTable::builtin().unwrap();
+        let r = |s| t.rate(Some("IBM"), Some("POWER11"), Some(s)).pvu_per_core;
+        assert_eq!((r(16), r(4), r(2)), (120, 100, 70));
+    }
+
+    #[test]
+    fn power_core_running_linux_is_70_per_core_whatever_the_sockets() {
+        let t = PvuTable::builtin().unwrap();
+        let r = t.rate(Some("IBM"), Some("POWER9 (Linux)"), Some(16));
+        assert_eq!(
+            (r.pvu_per_core, r.row.as_deref()),
+            (70, Some("power-linux"))
+        );
+    }
+
     #[test]
     fn builtin_x86_rows_by_sockets_and_marked_verify() {
         let t = PvuTable::builtin().unwrap();

@@ -34,7 +34,9 @@ use sqlx::SqlitePool;
 use crate::store::{Store, StoreError};
 
 /// The model's types the rows carry, for readers above the store.
-pub use crate::inventory::{Guid, VmState};
+pub use crate::inventory::{
+    Guid, HostIdentity, HostSnapshot, Processor, Replication, VmSnapshot, VmState,
+};
 pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
 pub use outcomes::{HostLabel, OkSpan, Outcome, OutcomeKey, OutcomeSpan};
 pub use prunes::PruneRecord;
