@@ -54,8 +54,8 @@ async fn check_names_the_failing_step_and_its_remedy_for_every_injected_fault() 
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();
-    let http = config_for(&sim, &ca, "unused.db", 0);
-    let https = config_for(&sim, &ca, "unused.db", 1);
+    let http = config_for(&sim, &ca, "unused.db", 0).unwrap();
+    let https = config_for(&sim, &ca, "unused.db", 1).unwrap();
     let opts = ClientOptions::default();
     let check = |cfgs: &hvinv::cli::config::Config, i: usize| {
         let mut h = cfgs.hosts[i].clone();
@@ -130,7 +130,7 @@ async fn a_name_that_does_not_resolve_fails_the_tcp_step_with_the_dns_remedy() {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();
-    let config = config_for(&sim, &ca, "unused.db", 0);
+    let config = config_for(&sim, &ca, "unused.db", 0).unwrap();
     let mut transport = (*config.hosts[0].transport).clone();
     // `.invalid` never resolves (RFC 6761).
     transport.target.address =

@@ -32,7 +32,7 @@ fn config(sim: &Simulator, dir: &Path, https_every: usize) -> Config {
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();
     let db = dir.join("hvinv.db");
-    config_for(sim, &ca, db.to_str().unwrap(), https_every)
+    config_for(sim, &ca, db.to_str().unwrap(), https_every).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

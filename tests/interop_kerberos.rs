@@ -743,6 +743,99 @@ async fn cli_collect_with_kerberos_reports_it_and_never_leaks_the_password() {
     }
 }
 
+/// A DNS responder on loopback that answers every SRV question with
+/// `localhost:<port>` (built by hand from RFC 1035/2782), and counts them.
+fn srv_responder(port: u16) -> (SocketAddr, Arc<std::sync::atomic::AtomicUsize>) {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sock.local_addr().unwrap();
+    let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = asked.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if n < 17 || !buf[..n].ends_with(&[0, 33, 0, 1]) {
+                continue;
+            }
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut a = buf[..2].to_vec();
+            a.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+            a.extend_from_slice(&buf[12..n]);
+            a.extend_from_slice(&[0xc0, 0x0c, 0, 33, 0, 1, 0, 0, 0, 60]);
+            let target = b"\x09localhost\x00";
+            a.extend_from_slice(&((6 + target.len()) as u16).to_be_bytes());
+            a.extend_from_slice(&[0, 0, 0, 0]);
+            a.extend_from_slice(&port.to_be_bytes());
+            a.extend_from_slice(target);
+            let _ = sock.send_to(&a, from);
+        }
+    });
+    (addr, asked)
+}
+
+/// No `kdc` and a krb5.conf without the realm: the KDC comes from the
+/// realm's `_kerberos._tcp` SRV record, asked once for a run over two hosts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_finds_the_kdc_by_dns_srv_once_per_run() {
+    let port: u16 = kdc().get("HVINV_KDC_PORT").parse().unwrap();
+    let (dns, asked) = srv_responder(port);
+    let servers = [
+        acceptor("hv01.hvinv.test", &[]),
+        acceptor("hv02.hvinv.test", &[]),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, format!("nameserver {dns}\n")).unwrap();
+    let krb5 = dir.path().join("krb5.conf");
+    std::fs::write(&krb5, "[libdefaults]\n  default_realm = OTHER.TEST\n").unwrap();
+    let mut text = "[defaults]\nauth = \"kerberos\"\nusername = \"hvinv-user\"\n\
+                    realm = \"hvinv.test\"\npassword_env = \"HVINV_TEST_PW\"\ntimeout_secs = 20\n"
+        .to_string();
+    for (i, s) in servers.iter().enumerate() {
+        text += &format!(
+            "\n[[host]]\naddress = \"hv0{}.hvinv.test\"\nport = {1}\nconnect_to = \"127.0.0.1:{1}\"\n",
+            i + 1,
+            s.port
+        );
+    }
+    let config = dir.path().join("hvinv.toml");
+    std::fs::write(&config, text).unwrap();
+    let db = dir.path().join("hvinv.db");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_hvinv"))
+            .args(["collect", "--config", config.to_str().unwrap()])
+            .args(["--db", db.to_str().unwrap(), "--no-progress", "--json"])
+            .env("HVINV_TEST_PW", PASSWORD)
+            .env("KRB5_CONFIG", &krb5)
+            .env("HVINV_RESOLV_CONF", &resolv)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("hvinv runs")
+    };
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let summary: Json = serde_json::from_str(&stdout).expect("--json summary");
+    assert_eq!(
+        summary["authentication"]["kerberos"],
+        2,
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // krb5.conf forbids finding KDCs in DNS: DNS is not asked.
+    std::fs::write(&krb5, "[libdefaults]\n  dns_lookup_kdc = false\n").unwrap();
+    let out = run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("no KDC known for realm HVINV.TEST"),
+        "{stdout}"
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1);
+    for s in servers {
+        assert_eq!(count(&s.finish(), "auth_kerberos"), 1);
+    }
+}
+
 /// `check`'s authentication step says Kerberos (and the principal) when it
 /// worked, and gives the Kerberos failure's own remedy when the KDC refused
 /// the password.

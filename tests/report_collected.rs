@@ -84,7 +84,7 @@ async fn reports_over_two_collected_generations_match_the_estate() {
     std::fs::write(&ca, sim.ca_pem()).unwrap();
     let db = dir.path().join("hv.db");
     let db_url = db.display().to_string();
-    let config = hvinv::cli::demo::config_for(&sim, &ca, &db_url, 0);
+    let config = hvinv::cli::demo::config_for(&sim, &ca, &db_url, 0).unwrap();
     let address_of: BTreeMap<String, String> = sim
         .endpoints()
         .into_iter()

@@ -7,7 +7,8 @@ use super::config::Config;
 use crate::collection::{HostPlan, RunSummary};
 use crate::simulator::{self, Estate, SimConfig, Simulator};
 use crate::transport::{
-    Address, Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions, TransportConfig,
+    Address, BadAddress, Credentials, Encryption, Scheme, Target, Timeouts, TlsOptions,
+    TransportConfig,
 };
 use crate::wsman::ClientOptions;
 use secrecy::SecretString;
@@ -17,8 +18,14 @@ use std::time::Duration;
 
 /// Builds an hvinv configuration for every simulated host: sealed HTTP for
 /// most, verified HTTPS (with the simulator's CA) for every third host, so the
-/// demo exercises both transports.
-pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: usize) -> Config {
+/// demo exercises both transports. Fails only if the simulator names a host
+/// in a way `Address` refuses (it names them by IP or DNS name).
+pub fn config_for(
+    sim: &Simulator,
+    ca_file: &Path,
+    db_url: &str,
+    https_every: usize,
+) -> Result<Config, BadAddress> {
     let hosts = sim
         .endpoints()
         .into_iter()
@@ -32,8 +39,7 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
             let connect_to = if https { ep.https } else { Some(ep.http) };
             let transport = TransportConfig {
                 target: Target {
-                    address: Address::new(&host, port)
-                        .expect("the simulator names its hosts by IP or a DNS name"),
+                    address: Address::new(&host, port)?,
                     scheme,
                     connect_to,
                 },
@@ -51,21 +57,21 @@ pub fn config_for(sim: &Simulator, ca_file: &Path, db_url: &str, https_every: us
                 auth: Default::default(),
                 kerberos: Default::default(),
             };
-            HostPlan {
+            Ok(HostPlan {
                 address: host,
                 transport: Arc::new(transport),
                 timeout: Duration::from_secs(60),
                 region: None,
-            }
+            })
         })
-        .collect();
-    Config {
+        .collect::<Result<_, BadAddress>>()?;
+    Ok(Config {
         database_url: db_url.to_string(),
         concurrency: 64,
         hosts,
         warnings: Vec::new(),
         audit_key_file: None,
-    }
+    })
 }
 
 pub async fn run(args: super::args::DemoArgs) -> Exit {
@@ -95,7 +101,13 @@ pub async fn run(args: super::args::DemoArgs) -> Exit {
         return Exit::Usage;
     }
     let db_url = args.db.clone();
-    let config = config_for(&sim, &ca_file, &db_url, 3);
+    let config = match config_for(&sim, &ca_file, &db_url, 3) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("hvinv demo: a simulated host has an unusable address: {e}");
+            return Exit::Usage;
+        }
+    };
     println!(
         "hvinv demo: simulating {} Hyper-V hosts ({} clusters) on loopback from {}",
         config.hosts.len(),

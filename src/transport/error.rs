@@ -1,8 +1,10 @@
 //! Transport failures, each mapped to a stored `ErrorKind`.
 
+use super::negotiate::NegotiateError;
 use super::sealing::SealingError;
 use crate::error::{ErrorKind, HasKind};
 use std::fmt;
+use std::path::PathBuf;
 
 /// A TLS failure in the words an administrator recognises.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +102,60 @@ pub enum LocalError {
     NoSession,
 }
 
+/// What went wrong while authenticating (not Kerberos: `KerberosFailure`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthFailure {
+    #[error("the host answered our NTLM NEGOTIATE without a challenge; NTLM may be disabled on it")]
+    NoChallenge,
+    /// The host's 401 offered no Negotiate; `offered` lists what it did offer.
+    #[error(
+        "the host does not offer Negotiate authentication (it offers: {offered}); enable it with \
+         `winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}`"
+    )]
+    NegotiateNotOffered { offered: String },
+    /// 401 to the AUTHENTICATE message; `account` is `DOMAIN\user`.
+    #[error(
+        "the host refused {account}: wrong user name or password, or the account may not use \
+         WinRM (it must be in Administrators or Remote Management Users)"
+    )]
+    Refused { account: String },
+    #[error("the host dropped the authenticated session (HTTP 401)")]
+    SessionDropped,
+    /// Our NTLM side could not go on (the library's reason).
+    #[error(transparent)]
+    Ntlm(NegotiateError),
+}
+
+/// Which of our own settings is unusable; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigFailure {
+    #[error(
+        "auth = \"kerberos\" needs the host's DNS name in `address` (it is {host}); \
+         use `connect_to` to dial an IP address"
+    )]
+    KerberosNeedsDnsName { host: String },
+    #[error("user name: {0}")]
+    UserName(String),
+    #[error("cannot build the HTTP request (host {host:?}): {reason}")]
+    HttpRequest { host: String, reason: String },
+    #[error("HTTPS without a TLS configuration")]
+    HttpsWithoutTls,
+    #[error("ca_file {}: {reason}", path.display())]
+    CaFile { path: PathBuf, reason: String },
+    #[error("ca_file {}: no PEM certificate in it", path.display())]
+    CaFileEmpty { path: PathBuf },
+    #[error("TLS verifier: {0}")]
+    TlsVerifier(String),
+    #[error("TLS versions: {0}")]
+    TlsVersions(String),
+    #[error("{0:?} is not a valid TLS server name")]
+    ServerName(String),
+    #[error("the unauthenticated listener probe is for plain HTTP listeners")]
+    ProbeNeedsHttp,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
@@ -113,7 +169,7 @@ pub enum TransportError {
     #[error("TLS: {0}")]
     Tls(TlsFailure),
     #[error("authentication failed: {0}")]
-    Auth(String),
+    Auth(AuthFailure),
     /// Kerberos failed (KDC unreachable, unknown principal, wrong password,
     /// clock skew...), with the remedy in its message.
     #[error("Kerberos authentication failed: {0}")]
@@ -125,7 +181,7 @@ pub enum TransportError {
     /// Our own settings are unusable (unreadable CA file, malformed
     /// thumbprint, unusable user name); nothing was sent.
     #[error("configuration: {0}")]
-    Config(String),
+    Config(ConfigFailure),
 }
 
 impl TransportError {
@@ -207,6 +263,58 @@ mod tests {
         }
     }
 
+    /// The typed kinds print what the strings they replaced printed.
+    #[test]
+    fn auth_and_config_kinds_keep_the_words_operators_saw() {
+        let cases = [
+            (
+                TransportError::Auth(AuthFailure::NoChallenge),
+                "authentication failed: the host answered our NTLM NEGOTIATE without a \
+                 challenge; NTLM may be disabled on it",
+            ),
+            (
+                TransportError::Auth(AuthFailure::NegotiateNotOffered {
+                    offered: "Basic".into(),
+                }),
+                "authentication failed: the host does not offer Negotiate authentication (it \
+                 offers: Basic); enable it with `winrm set winrm/config/service/auth \
+                 @{Negotiate=\"true\"}`",
+            ),
+            (
+                TransportError::Auth(AuthFailure::Refused {
+                    account: "CONTOSO\\svc".into(),
+                }),
+                "authentication failed: the host refused CONTOSO\\svc: wrong user name or \
+                 password, or the account may not use WinRM (it must be in Administrators or \
+                 Remote Management Users)",
+            ),
+            (
+                TransportError::Config(ConfigFailure::KerberosNeedsDnsName {
+                    host: "10.0.0.5".into(),
+                }),
+                "configuration: auth = \"kerberos\" needs the host's DNS name in `address` (it \
+                 is 10.0.0.5); use `connect_to` to dial an IP address",
+            ),
+            (
+                TransportError::Config(ConfigFailure::CaFileEmpty {
+                    path: "ca.pem".into(),
+                }),
+                "configuration: ca_file ca.pem: no PEM certificate in it",
+            ),
+            (
+                TransportError::Config(ConfigFailure::ServerName("a b".into())),
+                "configuration: \"a b\" is not a valid TLS server name",
+            ),
+            (
+                TransportError::Config(ConfigFailure::UserName("empty".into())),
+                "configuration: user name: empty",
+            ),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+
     #[test]
     fn every_variant_maps_to_its_kind() {
         let cases = [
@@ -229,7 +337,10 @@ mod tests {
                 ErrorKind::Timeout,
             ),
             (TransportError::Tls(TlsFailure::Expired), ErrorKind::Tls),
-            (TransportError::Auth("x".into()), ErrorKind::Auth),
+            (
+                TransportError::Auth(AuthFailure::SessionDropped),
+                ErrorKind::Auth,
+            ),
             (
                 TransportError::Protocol(ProtocolError::PlaintextReply),
                 ErrorKind::Protocol,
@@ -238,7 +349,10 @@ mod tests {
                 TransportError::Local(LocalError::NoSession),
                 ErrorKind::Protocol,
             ),
-            (TransportError::Config("x".into()), ErrorKind::Config),
+            (
+                TransportError::Config(ConfigFailure::HttpsWithoutTls),
+                ErrorKind::Config,
+            ),
         ];
         for (err, kind) in cases {
             assert_eq!(err.kind(), kind, "{err}");

@@ -3,7 +3,7 @@
 //! authentication here; `mod.rs` drives the legs.
 
 use super::config::{Scheme, TransportConfig};
-use super::error::{ProtocolError, TransportError};
+use super::error::{ConfigFailure, ProtocolError, TransportError};
 use super::tls;
 use bytes::Bytes;
 use http::{HeaderMap, Request};
@@ -122,9 +122,7 @@ impl HttpConn {
                     .map(|c| c.as_ref().to_vec());
                 Self::handshake(stream, peer_cert, addr_text.clone()).await
             }
-            (Scheme::Https, None) => Err(TransportError::Config(
-                "HTTPS without a TLS configuration".into(),
-            )),
+            (Scheme::Https, None) => Err(TransportError::Config(ConfigFailure::HttpsWithoutTls)),
         }
     }
 

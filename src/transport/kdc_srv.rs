@@ -23,6 +23,10 @@ const MAX_ANSWER: usize = 4096;
 /// name server answered). Cached per realm for the process.
 pub async fn lookup(realm: &str) -> Option<String> {
     let realm = realm.to_ascii_uppercase();
+    // One look-up at a time: hosts collected at once wait for the first
+    // answer instead of each asking DNS.
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
     if let Some(hit) = cache()
         .lock()
         .unwrap_or_else(|p| p.into_inner())

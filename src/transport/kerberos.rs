@@ -50,8 +50,8 @@ pub enum KerberosFailure {
     #[error("no Kerberos realm for {account}: set `realm`, or write the user name as user@REALM")]
     NoRealm { account: String },
     #[error(
-        "no KDC known for realm {realm}: DNS has no _kerberos._tcp.{realm} SRV record; set \
-         `kdc = \"host[:port]\"`, or name the realm's KDC in krb5.conf (KRB5_CONFIG)"
+        "no KDC known for realm {realm}: set `kdc = \"host[:port]\"`, name the realm's KDC in \
+         krb5.conf (KRB5_CONFIG), or let this machine's DNS answer _kerberos._tcp.{realm} (SRV)"
     )]
     NoKdc { realm: String },
     #[error(
@@ -137,23 +137,26 @@ pub struct Plan {
 impl Plan {
     /// [`Plan::resolve`], then, when no KDC is configured for the realm,
     /// the realm's `_kerberos._tcp` SRV record (as Windows finds its domain
-    /// controllers). A DNS answer never overrides `kdc` or krb5.conf.
+    /// controllers). A DNS answer never overrides `kdc` or krb5.conf, and
+    /// DNS is not asked when krb5.conf says `dns_lookup_kdc = false`.
     pub async fn discover(
         creds: &Credentials,
         opts: &KerberosOptions,
         host: &str,
     ) -> Result<Plan, KerberosFailure> {
         match Plan::resolve(creds, opts, host) {
-            Err(KerberosFailure::NoKdc { realm }) => match super::kdc_srv::lookup(&realm).await {
-                Some(kdc) => {
-                    let opts = KerberosOptions {
-                        kdc: Some(kdc),
-                        ..opts.clone()
-                    };
-                    Plan::resolve(creds, &opts, host)
+            Err(KerberosFailure::NoKdc { realm }) if krb5_conf_allows_dns_kdc() => {
+                match super::kdc_srv::lookup(&realm).await {
+                    Some(kdc) => {
+                        let opts = KerberosOptions {
+                            kdc: Some(kdc),
+                            ..opts.clone()
+                        };
+                        Plan::resolve(creds, &opts, host)
+                    }
+                    None => Err(KerberosFailure::NoKdc { realm }),
                 }
-                None => Err(KerberosFailure::NoKdc { realm }),
-            },
+            }
             other => other,
         }
     }
@@ -232,12 +235,46 @@ fn kdc_url(kdc: &str) -> String {
 /// The first `kdc` of `[realms] REALM = { ... }` in the krb5.conf files
 /// named by `KRB5_CONFIG` (colon-separated), else /etc/krb5.conf.
 pub fn krb5_conf_kdc(realm: &str) -> Option<String> {
+    krb5_conf_texts().find_map(|t| kdc_in(&t, realm))
+}
+
+/// The krb5.conf files named by `KRB5_CONFIG` (colon-separated), else
+/// /etc/krb5.conf, those that can be read.
+fn krb5_conf_texts() -> impl Iterator<Item = String> {
     let paths = std::env::var("KRB5_CONFIG").unwrap_or_else(|_| "/etc/krb5.conf".into());
-    paths.split(':').filter(|p| !p.is_empty()).find_map(|p| {
-        std::fs::read_to_string(p)
-            .ok()
-            .and_then(|t| kdc_in(&t, realm))
-    })
+    paths
+        .split(':')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// Whether krb5.conf lets the KDC be found in DNS: `[libdefaults]
+/// dns_lookup_kdc` (MIT's default, and Windows', is yes).
+fn krb5_conf_allows_dns_kdc() -> bool {
+    krb5_conf_texts()
+        .find_map(|t| dns_lookup_kdc_in(&t))
+        .unwrap_or(true)
+}
+
+fn dns_lookup_kdc_in(text: &str) -> Option<bool> {
+    let mut in_libdefaults = false;
+    for line in text.lines() {
+        let line = line.split(['#', ';']).next().unwrap_or("").trim();
+        if line.starts_with('[') {
+            in_libdefaults = line.eq_ignore_ascii_case("[libdefaults]");
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        if in_libdefaults && k.trim().eq_ignore_ascii_case("dns_lookup_kdc") {
+            let v = v.trim().to_ascii_lowercase();
+            return Some(matches!(v.as_str(), "true" | "yes" | "on" | "1"));
+        }
+    }
+    None
 }
 
 /// A small reader of the krb5.conf `[realms]` section: enough for
@@ -824,6 +861,21 @@ mod tests {
         assert_eq!(kdc_in(conf, "a.test").as_deref(), Some("127.0.0.1:17088"));
         assert_eq!(kdc_in(conf, "OTHER.TEST").as_deref(), Some("other:88"));
         assert_eq!(kdc_in(conf, "NONE.TEST"), None);
+    }
+
+    #[test]
+    fn dns_lookup_kdc_is_read_from_libdefaults_only() {
+        let conf = "[libdefaults]\n  dns_lookup_realm = false\n  dns_lookup_kdc = false # no\n";
+        assert_eq!(dns_lookup_kdc_in(conf), Some(false));
+        assert_eq!(
+            dns_lookup_kdc_in("[libdefaults]\ndns_lookup_kdc = TRUE\n"),
+            Some(true)
+        );
+        assert_eq!(
+            dns_lookup_kdc_in("[realms]\n X = {\n dns_lookup_kdc = false\n }\n"),
+            None
+        );
+        assert_eq!(dns_lookup_kdc_in(""), None);
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub use config::{
     AuthMechanism, AuthUsed, Credentials, Encryption, KerberosOptions, Scheme, Target, Timeouts,
     TlsOptions, TransportConfig,
 };
-pub use error::{LocalError, ProtocolError, TlsFailure, TransportError};
+pub use error::{
+    AuthFailure, ConfigFailure, LocalError, ProtocolError, TlsFailure, TransportError,
+};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -302,11 +304,11 @@ impl Connection {
             AuthMechanism::Ntlm => Ok(None),
             AuthMechanism::Kerberos => {
                 if !cfg.host_is_dns_name() {
-                    return Err(TransportError::Config(format!(
-                        "auth = \"kerberos\" needs the host's DNS name in `address` (it is {}); \
-                         use `connect_to` to dial an IP address",
-                        cfg.target.host()
-                    )));
+                    return Err(TransportError::Config(
+                        ConfigFailure::KerberosNeedsDnsName {
+                            host: cfg.target.host().to_string(),
+                        },
+                    ));
                 }
                 plan().await.map(Some).map_err(TransportError::Kerberos)
             }
@@ -410,17 +412,12 @@ impl Connection {
                 .map_err(|_| ProtocolError::ChallengeNotBase64)
                 .map_err(TransportError::from)?,
             (401, Some(_)) => {
-                return Err(TransportError::Auth(
-                    "the host answered our NTLM NEGOTIATE without a challenge; NTLM may be disabled on it".into(),
-                )
-                .into());
+                return Err(TransportError::Auth(AuthFailure::NoChallenge).into());
             }
             (401, None) => {
-                return Err(TransportError::Auth(format!(
-                    "the host does not offer Negotiate authentication (it offers: {}); enable it with \
-                     `winrm set winrm/config/service/auth @{{Negotiate=\"true\"}}`",
-                    www_authenticate::scheme_list(&offers)
-                ))
+                return Err(TransportError::Auth(AuthFailure::NegotiateNotOffered {
+                    offered: www_authenticate::scheme_list(&offers),
+                })
                 .into());
             }
             (status, _) => {
@@ -451,11 +448,9 @@ impl Connection {
             fatal => fatal,
         })?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(format!(
-                "the host refused {}: wrong user name or password, or the account may not use WinRM \
-                 (it must be in Administrators or Remote Management Users)",
-                account(&self.cfg.credentials)
-            ))
+            return Err(TransportError::Auth(AuthFailure::Refused {
+                account: account(&self.cfg.credentials),
+            })
             .into());
         }
         let reply = self.unwrap(&mut established, reply)?;
@@ -472,10 +467,7 @@ impl Connection {
         let req = self.request(body, content_type, None)?;
         let reply = self.exchange(req).await?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(
-                "the host dropped the authenticated session (HTTP 401)".into(),
-            )
-            .into());
+            return Err(TransportError::Auth(AuthFailure::SessionDropped).into());
         }
         let reply = self.unwrap(&mut established, reply)?;
         self.auth = Some(established);
@@ -613,10 +605,10 @@ fn build_request(
         );
     }
     b.body(Full::new(body)).map_err(|e| {
-        TransportError::Config(format!(
-            "cannot build the HTTP request (host {:?}): {e}",
-            t.host()
-        ))
+        TransportError::Config(ConfigFailure::HttpRequest {
+            host: t.host().to_string(),
+            reason: e.to_string(),
+        })
     })
 }
 
@@ -629,7 +621,7 @@ fn account(c: &Credentials) -> String {
 
 fn auth_setup_error(e: NegotiateError) -> TransportError {
     match e {
-        NegotiateError::BadUserName(why) => TransportError::Config(format!("user name: {why}")),
-        other => TransportError::Auth(other.to_string()),
+        NegotiateError::BadUserName(why) => TransportError::Config(ConfigFailure::UserName(why)),
+        other => TransportError::Auth(AuthFailure::Ntlm(other)),
     }
 }

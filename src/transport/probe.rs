@@ -2,7 +2,7 @@
 //! what does the WinRM listener offer before any credential is sent.
 
 use super::config::{Scheme, Target, TransportConfig};
-use super::error::TransportError;
+use super::error::{ConfigFailure, TransportError};
 use super::http::{ExchangeError, HttpConn};
 use super::www_authenticate::{self, Offer};
 use super::{DEFAULT_MAX_BODY_BYTES, SOAP_CONTENT_TYPE, build_request, dial};
@@ -44,9 +44,7 @@ impl ListenerReply {
 /// are not probed: the TLS handshake is the first thing they check.
 pub async fn http_listener(cfg: &TransportConfig) -> Result<ListenerReply, TransportError> {
     if cfg.target.scheme != Scheme::Http {
-        return Err(TransportError::Config(
-            "the unauthenticated listener probe is for plain HTTP listeners".into(),
-        ));
+        return Err(TransportError::Config(ConfigFailure::ProbeNeedsHttp));
     }
     let mut conn = HttpConn::connect(cfg, None, Default::default()).await?;
     let req = build_request(&cfg.target, Bytes::new(), Some(SOAP_CONTENT_TYPE), None)?;

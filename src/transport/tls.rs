@@ -4,7 +4,7 @@
 //! `TlsFailure` an operator can act on.
 
 use super::config::TlsOptions;
-use super::error::{TlsFailure, TransportError};
+use super::error::{ConfigFailure, TlsFailure, TransportError};
 use super::thumbprint::Thumbprint;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -88,23 +88,23 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportEr
     } else {
         let mut roots = native_roots().clone();
         if let Some(path) = &opts.ca_file {
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| TransportError::Config(format!("ca_file {}: {e}", path.display())))?;
+            let bad = |e: &dyn std::fmt::Display| {
+                TransportError::Config(ConfigFailure::CaFile {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })
+            };
+            let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))?;
             let mut added = 0;
             for cert in certs {
-                let cert = cert.map_err(|e| {
-                    TransportError::Config(format!("ca_file {}: {e}", path.display()))
-                })?;
-                roots.add(cert).map_err(|e| {
-                    TransportError::Config(format!("ca_file {}: {e}", path.display()))
-                })?;
+                let cert = cert.map_err(|e| bad(&e))?;
+                roots.add(cert).map_err(|e| bad(&e))?;
                 added += 1;
             }
             if added == 0 {
-                return Err(TransportError::Config(format!(
-                    "ca_file {}: no PEM certificate in it",
-                    path.display()
-                )));
+                return Err(TransportError::Config(ConfigFailure::CaFileEmpty {
+                    path: path.clone(),
+                }));
             }
         }
         if roots.is_empty() {
@@ -113,14 +113,16 @@ pub fn client_config(opts: &TlsOptions) -> Result<Arc<ClientConfig>, TransportEr
             let verifier =
                 WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                     .build()
-                    .map_err(|e| TransportError::Config(format!("TLS verifier: {e}")))?;
+                    .map_err(|e| {
+                        TransportError::Config(ConfigFailure::TlsVerifier(e.to_string()))
+                    })?;
             Mode::WebPki(verifier)
         }
     };
     let verifier = Arc::new(Verifier { mode, algs });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| TransportError::Config(format!("TLS versions: {e}")))?
+        .map_err(|e| TransportError::Config(ConfigFailure::TlsVersions(e.to_string())))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
@@ -251,7 +253,7 @@ pub async fn peek_certificate(
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TransportError> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     ServerName::try_from(bare.to_string())
-        .map_err(|_| TransportError::Config(format!("{host:?} is not a valid TLS server name")))
+        .map_err(|_| TransportError::Config(ConfigFailure::ServerName(host.to_string())))
 }
 
 /// Maps a TLS handshake error to what the operator should do about it.
