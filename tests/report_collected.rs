@@ -117,13 +117,14 @@ async fn reports_over_two_collected_generations_match_the_estate() {
         if h.name == failing {
             assert_eq!(t.status, "failed");
             assert_eq!(t.error.as_ref().unwrap().kind, "auth");
-            assert!(t.vms.is_empty() && t.cores.is_none());
+            assert!(t.vms.is_empty() && t.facts.is_none());
             continue;
         }
         assert_eq!(t.status, "ok", "{}", h.name);
-        assert_eq!(t.name.as_deref(), Some(h.name.as_str()));
-        assert_eq!(t.cores, Some(i64::from(h.total_cores())));
-        assert_eq!(t.sockets, Some(h.cpus.len() as i64));
+        let f = t.facts.as_ref().unwrap();
+        assert_eq!(f.name.as_deref(), Some(h.name.as_str()));
+        assert_eq!(f.cores, Some(h.total_cores()));
+        assert_eq!(f.sockets.map(i64::from), Some(h.cpus.len() as i64));
         let want: BTreeMap<&str, i64> = h
             .realized_vms()
             .map(|v| (v.guid.as_str(), i64::from(v.vcpus)))
@@ -131,7 +132,7 @@ async fn reports_over_two_collected_generations_match_the_estate() {
         let got: BTreeMap<&str, i64> = t
             .vms
             .iter()
-            .map(|v| (v.id.as_str(), i64::from(v.vcpus.unwrap())))
+            .map(|v| (v.guid.as_str(), i64::from(v.vcpus.unwrap())))
             .collect();
         assert_eq!(got, want, "VMs of {}", h.name);
     }

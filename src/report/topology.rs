@@ -3,9 +3,12 @@
 
 use super::{ReportError, time};
 use crate::store::RunId;
-use crate::store::read::{ClusterFacts, Guid, HostFacts, Outcome, Reader, Run, VmFacts, VmState};
+use crate::store::read::{
+    ClusterFacts, HostFacts, HostSnapshot, Outcome, Reader, Run, VmFacts, VmSnapshot,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 
 pub const SCHEMA: &str = "hvinv.topology/1";
 
@@ -32,47 +35,91 @@ pub struct HostError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Processor {
-    pub vendor: Option<String>,
-    pub model: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One configured address in the run: its outcome, and its facts as the
+/// model holds them (`HostSnapshot`, `VmSnapshot`). `Serialize` prints the
+/// export's fields, in its order, from those types: no copy of their fields.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Host {
     pub address: String,
     pub status: &'static str,
     pub error: Option<HostError>,
     pub warnings: Vec<String>,
-    pub name: Option<String>,
-    pub fqdn: Option<String>,
-    pub uuid: Option<String>,
-    pub serial: Option<String>,
-    pub manufacturer: Option<String>,
-    pub model: Option<String>,
-    pub os: Option<String>,
-    pub sockets: Option<i64>,
-    pub cores: Option<i64>,
-    pub logical_processors: Option<i64>,
-    pub memory_mb: Option<i64>,
-    pub processor: Option<Processor>,
+    /// `None` when the host failed or no facts cover the run (the export's
+    /// host fields are then null). Its `vms` are empty: see `vms`.
+    pub facts: Option<HostSnapshot>,
     pub cluster: Option<String>,
-    pub vms: Vec<Vm>,
+    /// Sorted by GUID.
+    pub vms: Vec<VmSnapshot>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Vm {
-    pub id: Guid,
-    pub name: Option<String>,
-    pub bios_guid: Option<Guid>,
-    pub state: VmState,
-    pub vcpus: Option<u32>,
-    pub cpu_limit_pct: Option<f64>,
-    pub memory_mb: Option<i64>,
-    pub dynamic_memory: Option<bool>,
-    pub replication: String,
-    pub generation: Option<u8>,
-    pub clustered: bool,
+impl Host {
+    /// The host's facts, all empty when there are none.
+    pub fn facts_or_empty(&self) -> std::borrow::Cow<'_, HostSnapshot> {
+        match &self.facts {
+            Some(f) => std::borrow::Cow::Borrowed(f),
+            None => std::borrow::Cow::Owned(HostSnapshot::default()),
+        }
+    }
+}
+
+/// The export's `processor` object: present whenever facts are.
+#[derive(Serialize)]
+struct ExportProcessor<'a> {
+    vendor: &'a Option<String>,
+    model: &'a Option<String>,
+}
+
+impl Serialize for Host {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let f = self.facts_or_empty();
+        let mut m = ser.serialize_struct("Host", 18)?;
+        m.serialize_field("address", &self.address)?;
+        m.serialize_field("status", self.status)?;
+        m.serialize_field("error", &self.error)?;
+        m.serialize_field("warnings", &self.warnings)?;
+        m.serialize_field("name", &f.name)?;
+        m.serialize_field("fqdn", &f.fqdn)?;
+        m.serialize_field("uuid", &f.identity.uuid)?;
+        m.serialize_field("serial", &f.serial)?;
+        m.serialize_field("manufacturer", &f.manufacturer)?;
+        m.serialize_field("model", &f.model)?;
+        m.serialize_field("os", &f.os)?;
+        m.serialize_field("sockets", &f.sockets)?;
+        m.serialize_field("cores", &f.cores)?;
+        m.serialize_field("logical_processors", &f.logical_processors)?;
+        m.serialize_field("memory_mb", &f.memory_mb)?;
+        let processor = self.facts.as_ref().map(|f| ExportProcessor {
+            vendor: &f.processor_vendor,
+            model: &f.processor_model,
+        });
+        m.serialize_field("processor", &processor)?;
+        m.serialize_field("cluster", &self.cluster)?;
+        let vms: Vec<ExportVm<'_>> = self.vms.iter().map(ExportVm).collect();
+        m.serialize_field("vms", &vms)?;
+        m.end()
+    }
+}
+
+/// A VM as the export prints it (`id` is the VM's GUID).
+struct ExportVm<'a>(&'a VmSnapshot);
+
+impl Serialize for ExportVm<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        let mut m = ser.serialize_struct("Vm", 11)?;
+        m.serialize_field("id", &v.guid)?;
+        m.serialize_field("name", &v.name)?;
+        m.serialize_field("bios_guid", &v.bios_guid)?;
+        m.serialize_field("state", &v.state)?;
+        m.serialize_field("vcpus", &v.vcpus)?;
+        m.serialize_field("cpu_limit_pct", &v.cpu_limit_pct)?;
+        m.serialize_field("memory_mb", &v.memory_mb)?;
+        m.serialize_field("dynamic_memory", &v.dynamic_memory)?;
+        m.serialize_field("replication", &v.replication)?;
+        m.serialize_field("generation", &v.generation)?;
+        m.serialize_field("clustered", &v.clustered)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -155,18 +202,7 @@ fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFact
         status: if o.ok { "ok" } else { "failed" },
         error: None,
         warnings: o.warnings,
-        name: None,
-        fqdn: None,
-        uuid: None,
-        serial: None,
-        manufacturer: None,
-        model: None,
-        os: None,
-        sockets: None,
-        cores: None,
-        logical_processors: None,
-        memory_mb: None,
-        processor: None,
+        facts: None,
         cluster: None,
         vms: Vec::new(),
     };
@@ -186,44 +222,14 @@ fn host_of(run_id: i64, o: Outcome, host_facts: &[HostFacts], vm_facts: &[VmFact
         .iter()
         .find(|f| f.host_id == host_id && f.covers(run_id))
     {
-        let h = &f.host;
-        host.name = h.name.clone();
-        host.fqdn = h.fqdn.clone();
-        host.uuid = h.identity.uuid.clone();
-        host.serial = h.serial.clone();
-        host.manufacturer = h.manufacturer.clone();
-        host.model = h.model.clone();
-        host.os = h.os.clone();
-        host.sockets = h.sockets.map(i64::from);
-        host.cores = h.cores.map(i64::from);
-        host.logical_processors = h.logical_processors.map(i64::from);
-        host.memory_mb = h.memory_mb.map(|m| i64::try_from(m).unwrap_or(i64::MAX));
-        host.processor = Some(Processor {
-            vendor: h.processor_vendor.clone(),
-            model: h.processor_model.clone(),
-        });
+        host.facts = Some(f.host.clone());
         host.cluster = f.cluster_name.clone();
     }
     host.vms = vm_facts
         .iter()
         .filter(|f| f.host_id == host_id && f.covers(run_id))
-        .map(|f| {
-            let v = &f.vm;
-            Vm {
-                id: v.guid.clone(),
-                name: v.name.clone(),
-                bios_guid: v.bios_guid.clone(),
-                state: v.state,
-                vcpus: v.vcpus,
-                cpu_limit_pct: v.cpu_limit_pct,
-                memory_mb: v.memory_mb.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
-                dynamic_memory: v.dynamic_memory,
-                replication: v.replication.as_str().to_string(),
-                generation: v.generation,
-                clustered: v.clustered,
-            }
-        })
+        .map(|f| f.vm.clone())
         .collect();
-    host.vms.sort_by(|a, b| a.id.cmp(&b.id));
+    host.vms.sort_by(|a, b| a.guid.cmp(&b.guid));
     host
 }

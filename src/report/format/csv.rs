@@ -3,7 +3,8 @@
 use std::io::Write;
 
 use crate::report::ReportError;
-use crate::report::topology::{Host, TopologyReport, Vm};
+use crate::report::topology::{Host, TopologyReport};
+use crate::store::read::VmSnapshot;
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
@@ -68,10 +69,7 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
 }
 
 fn host_columns(run_id: i64, started: &str, h: &Host) -> Vec<String> {
-    let (vendor, model) = match &h.processor {
-        Some(p) => (opt(&p.vendor), opt(&p.model)),
-        None => (String::new(), String::new()),
-    };
+    let f = h.facts_or_empty();
     vec![
         run_id.to_string(),
         started.to_string(),
@@ -83,26 +81,26 @@ fn host_columns(run_id: i64, started: &str, h: &Host) -> Vec<String> {
             .map(|e| e.message.clone())
             .unwrap_or_default(),
         h.warnings.join("; "),
-        opt(&h.name),
-        opt(&h.fqdn),
-        opt(&h.uuid),
-        opt(&h.serial),
-        opt(&h.manufacturer),
-        opt(&h.model),
-        opt(&h.os),
-        opt(&h.sockets),
-        opt(&h.cores),
-        opt(&h.logical_processors),
-        opt(&h.memory_mb),
-        vendor,
-        model,
+        opt(&f.name),
+        opt(&f.fqdn),
+        opt(&f.identity.uuid),
+        opt(&f.serial),
+        opt(&f.manufacturer),
+        opt(&f.model),
+        opt(&f.os),
+        opt(&f.sockets),
+        opt(&f.cores),
+        opt(&f.logical_processors),
+        opt(&f.memory_mb),
+        opt(&f.processor_vendor),
+        opt(&f.processor_model),
         opt(&h.cluster),
     ]
 }
 
-fn vm_columns(vm: &Vm) -> Vec<String> {
+fn vm_columns(vm: &VmSnapshot) -> Vec<String> {
     vec![
-        vm.id.to_string(),
+        vm.guid.to_string(),
         opt(&vm.name),
         opt(&vm.bios_guid),
         vm.state.to_string(),
@@ -110,7 +108,7 @@ fn vm_columns(vm: &Vm) -> Vec<String> {
         opt(&vm.cpu_limit_pct),
         opt(&vm.memory_mb),
         opt(&vm.dynamic_memory),
-        vm.replication.clone(),
+        vm.replication.as_str().to_string(),
         opt(&vm.generation),
         vm.clustered.to_string(),
     ]

@@ -62,21 +62,18 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
             Some(e) => format!("{}: {}", e.kind, e.message),
             None => h.warnings.join("; "),
         };
-        let processor = h
-            .processor
-            .as_ref()
-            .and_then(|p| p.model.clone())
-            .unwrap_or_else(|| "-".to_string());
+        let f = h.facts_or_empty();
+        let processor = opt_str(&f.processor_model);
         hosts.add_row(vec![
             Cell::new(&h.address),
             Cell::new(h.status),
-            Cell::new(opt_str(&h.name)),
+            Cell::new(opt_str(&f.name)),
             Cell::new(opt_str(&h.cluster)),
             Cell::new(processor),
-            opt_num(&h.sockets),
-            opt_num(&h.cores),
-            opt_num(&h.logical_processors),
-            opt_num(&h.memory_mb),
+            opt_num(&f.sockets),
+            opt_num(&f.cores),
+            opt_num(&f.logical_processors),
+            opt_num(&f.memory_mb),
             num(h.vms.len()),
             Cell::new(notes),
         ]);
@@ -95,16 +92,17 @@ pub fn topology(r: &TopologyReport, out: &mut dyn Write) -> Result<(), ReportErr
     ]);
     let mut count = 0usize;
     for h in &r.hosts {
+        let host_name = h.facts.as_ref().and_then(|f| f.name.clone());
         for v in &h.vms {
             count += 1;
             vms.add_row(vec![
-                Cell::new(h.name.clone().unwrap_or_else(|| h.address.clone())),
+                Cell::new(host_name.clone().unwrap_or_else(|| h.address.clone())),
                 Cell::new(opt_str(&v.name)),
-                Cell::new(&v.id),
+                Cell::new(&v.guid),
                 Cell::new(v.state),
                 opt_num(&v.vcpus),
                 opt_num(&v.memory_mb),
-                Cell::new(&v.replication),
+                Cell::new(v.replication.as_str()),
                 Cell::new(if v.clustered { "yes" } else { "no" }),
             ]);
         }

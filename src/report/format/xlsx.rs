@@ -117,6 +117,11 @@ pub(crate) fn workbook(sheets: &[Sheet]) -> Result<Vec<u8>, ReportError> {
     Ok(wb.save_to_buffer()?)
 }
 
+/// A sheet's integers are signed; memory never comes near the limit.
+fn clamp_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 fn col(c: usize) -> Result<u16, ReportError> {
     u16::try_from(c).map_err(|_| ReportError::Option("too many columns for a sheet".into()))
 }
@@ -169,10 +174,7 @@ pub fn topology(r: &TopologyReport) -> Result<Vec<u8>, ReportError> {
         rows: Vec::new(),
     };
     for h in &r.hosts {
-        let (vendor, model) = match &h.processor {
-            Some(p) => (XCell::os(&p.vendor), XCell::os(&p.model)),
-            None => (XCell::Empty, XCell::Empty),
-        };
+        let f = h.facts_or_empty();
         hosts.rows.push(vec![
             XCell::Int(r.run.id),
             XCell::s(&h.address),
@@ -182,35 +184,35 @@ pub fn topology(r: &TopologyReport) -> Result<Vec<u8>, ReportError> {
                 .as_ref()
                 .map_or(XCell::Empty, |e| XCell::s(&e.message)),
             XCell::s(h.warnings.join("; ")),
-            XCell::os(&h.name),
-            XCell::os(&h.fqdn),
-            XCell::os(&h.uuid),
-            XCell::os(&h.serial),
-            XCell::os(&h.manufacturer),
-            XCell::os(&h.model),
-            XCell::os(&h.os),
-            XCell::oi(h.sockets),
-            XCell::oi(h.cores),
-            XCell::oi(h.logical_processors),
-            XCell::oi(h.memory_mb),
-            vendor,
-            model,
+            XCell::os(&f.name),
+            XCell::os(&f.fqdn),
+            XCell::os(&f.identity.uuid),
+            XCell::os(&f.serial),
+            XCell::os(&f.manufacturer),
+            XCell::os(&f.model),
+            XCell::os(&f.os),
+            XCell::oi(f.sockets),
+            XCell::oi(f.cores),
+            XCell::oi(f.logical_processors),
+            XCell::oi(f.memory_mb.map(clamp_i64)),
+            XCell::os(&f.processor_vendor),
+            XCell::os(&f.processor_model),
             XCell::os(&h.cluster),
             XCell::Int(h.vms.len() as i64),
         ]);
         for v in &h.vms {
             vms.rows.push(vec![
                 XCell::s(&h.address),
-                XCell::os(&h.name),
-                XCell::s(&v.id),
+                XCell::os(&f.name),
+                XCell::s(&v.guid),
                 XCell::os(&v.name),
                 XCell::os(&v.bios_guid),
                 XCell::s(v.state),
                 XCell::oi(v.vcpus),
                 XCell::of(v.cpu_limit_pct),
-                XCell::oi(v.memory_mb),
+                XCell::oi(v.memory_mb.map(clamp_i64)),
                 XCell::ob(v.dynamic_memory),
-                XCell::s(&v.replication),
+                XCell::s(v.replication.as_str()),
                 XCell::oi(v.generation),
                 XCell::Bool(v.clustered),
             ]);
