@@ -150,3 +150,52 @@ async fn a_name_that_does_not_resolve_fails_the_tcp_step_with_the_dns_remedy() {
     assert!(detail.contains("does not resolve"), "{detail}");
     sim.shutdown().await;
 }
+
+/// Every healthy host of the demo estate is all green over sealed HTTP and
+/// HTTPS: standalone (no MSCluster listed: passes without a cluster
+/// select), clustered, 2008 R2 (v2 not listed: the v1 provider), and the
+/// French and Japanese hosts, whose refusals are localized text only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_healthy_demo_host_is_all_green() {
+    let estate = Estate::demo(33);
+    let mut cfg = SimConfig::new(estate.clone());
+    cfg.base_address = Ipv4Addr::new(127, 0, 64, 1);
+    cfg.http_port = 0;
+    cfg.https_port = Some(0);
+    let sim = Simulator::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, sim.ca_pem()).unwrap();
+    let http = config_for(&sim, &ca, "unused.db", 0).unwrap();
+    let https = config_for(&sim, &ca, "unused.db", 1).unwrap();
+    for cfgs in [&http, &https] {
+        for (i, host) in estate.hosts.iter().enumerate() {
+            let h = &cfgs.hosts[i];
+            let c = check_host(&h.address, &h.transport, &ClientOptions::default()).await;
+            assert!(c.ok, "{}: {c:#?}", host.name);
+            assert!(
+                c.steps.iter().all(|s| s.status == StepStatus::Pass),
+                "{}: {c:#?}",
+                host.name
+            );
+            let cluster = c
+                .steps
+                .iter()
+                .find(|s| s.name == "cluster namespace")
+                .unwrap();
+            match &host.cluster {
+                Some(name) => assert!(cluster.detail.contains(name.as_str()), "{cluster:?}"),
+                None => assert!(cluster.detail.contains("standalone"), "{cluster:?}"),
+            }
+            if host.name == "HV-LEGACY" {
+                let hv = c
+                    .steps
+                    .iter()
+                    .find(|s| s.name == "hyper-v namespace")
+                    .unwrap();
+                assert!(hv.detail.contains("2008 R2"), "{hv:?}");
+            }
+        }
+    }
+    sim.shutdown().await;
+}

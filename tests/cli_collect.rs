@@ -84,6 +84,58 @@ async fn demo_estate_is_collected_completely_over_sealed_http_and_https() {
 
 /// `--json` printed empty `started_at`/`finished_at` before: the summary
 /// must name the run's times, RFC 3339 in UTC, exactly as the run's row.
+/// The demo hosts answer refusals in the captured shapes of their release
+/// (2008 R2: ProviderFault with the cause as text; 2012+: MSFT_WmiError)
+/// and in their language (HV-PARIS French, HV-TOKYO Japanese). Standalone,
+/// clustered, 2008 R2 and localized hosts are all collected without a
+/// warning, and the run exits 0; a denied cluster namespace still warns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_fault_shapes_cost_no_warning_and_exit_0_and_a_denied_cluster_still_warns() {
+    let estate = Estate::demo(12);
+    for (name, why) in [
+        ("HV-LEGACY", "2008 R2"),
+        ("HV-PARIS", "French"),
+        ("HV-TOKYO", "Japanese"),
+        ("HV-SPARE", "standalone"),
+        ("HVA-N1", "clustered"),
+    ] {
+        assert!(estate.host(name).is_some(), "{why} host {name} in the demo");
+    }
+    let sim = start(estate.clone(), Ipv4Addr::new(127, 0, 49, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&sim, dir.path(), 2);
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
+    sim.shutdown().await;
+    assert_eq!(summary.hosts_failed, 0, "{:?}", summary.failures);
+    assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+    assert_eq!(collect::summary_exit(&summary), hvinv::cli::Exit::Ok);
+
+    let mut denied = estate.clone();
+    let node = denied
+        .hosts
+        .iter()
+        .position(|h| h.name == "HVB-N1")
+        .unwrap();
+    denied.hosts[node].faults.cluster_access_denied = true;
+    let sim = start(denied, Ipv4Addr::new(127, 0, 50, 1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&sim, dir.path(), 0);
+    let summary = collect::collect_configured_hosts(&cfg, &cfg.database_url, opts())
+        .await
+        .unwrap();
+    sim.shutdown().await;
+    assert_eq!(summary.hosts_failed, 0, "{:?}", summary.failures);
+    assert_eq!(summary.warnings.len(), 1, "{:?}", summary.warnings);
+    assert!(
+        summary.warnings[0].contains("access denied"),
+        "{:?}",
+        summary.warnings
+    );
+    assert_eq!(collect::summary_exit(&summary), hvinv::cli::Exit::Partial);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_run_summary_names_the_stored_start_and_finish_times() {
     let sim = start(Estate::scale(2, 3, 1), Ipv4Addr::new(127, 0, 48, 1)).await;

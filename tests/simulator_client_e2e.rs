@@ -206,8 +206,13 @@ async fn wrong_password_is_an_auth_failure() {
     sim.shutdown().await;
 }
 
+/// As real hosts do (research note: captures), the simulator refuses a
+/// select on a missing namespace or class only with `CannotProcessFilter`
+/// (no WMI code on the wire), here on a 2019 host in French: the class is
+/// "WMI refused the select", and the host's own text is kept.
 #[tokio::test]
-async fn missing_namespace_and_unknown_class_are_namespace_faults() {
+async fn missing_namespace_and_unknown_class_are_refusals_in_the_hosts_language() {
+    use hvinv::wsman::FaultClass;
     let sim = start(Estate::demo(SEED)).await;
     let eps = sim.endpoints();
     let mut c = client(
@@ -220,12 +225,20 @@ async fn missing_namespace_and_unknown_class_are_namespace_faults() {
         .enumerate_wql("root/MSCluster", "SELECT * FROM MSCluster_Cluster")
         .await
         .expect_err("standalone host");
-    assert_eq!(e.kind(), ErrorKind::Namespace);
+    let f = e.fault().expect("a SOAP fault");
+    assert_eq!(f.class(), FaultClass::FilterRefused, "{f:?}");
+    assert_eq!(f.error_class(), Some("MSFT_WmiError"), "{f:?}");
+    assert_eq!(f.provider_code, None, "{f:?}");
+    assert!(e.to_string().contains("Espace de noms"), "{e}");
     let e = c
         .enumerate_wql("root/cimv2", "SELECT * FROM Win32_NoSuchClass")
         .await
         .expect_err("bad class");
-    assert_eq!(e.kind(), ErrorKind::Namespace);
+    assert_eq!(
+        e.fault().map(|f| f.class()),
+        Some(FaultClass::FilterRefused)
+    );
+    assert!(e.to_string().contains("La classe spécifiée"), "{e}");
     // The connection survives faults.
     assert!(
         c.enumerate_wql("root/cimv2", "SELECT * FROM Win32_BIOS")

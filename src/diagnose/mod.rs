@@ -65,9 +65,9 @@ async fn walk(l: &mut Ladder, cfg: &Arc<TransportConfig>, opts: &ClientOptions) 
     steps::tcp(l, cfg).await?;
     steps::listener(l, cfg).await?;
     let mut client = steps::authenticate(l, cfg, opts).await?;
-    let hyperv = steps::hyperv_namespace(l, &mut client).await;
-    steps::vmms_service(l, &mut client, hyperv).await;
-    steps::cluster_namespace(l, &mut client).await;
+    let found = steps::hyperv_namespace(l, &mut client).await;
+    steps::vmms_service(l, &mut client, found.hyperv).await;
+    steps::cluster_namespace(l, &mut client, found.mscluster).await;
     client.close().await;
     Some(())
 }

@@ -24,6 +24,7 @@ pub(super) fn tls_remedy(f: &TlsFailure, host: &str) -> String {
         ),
         TlsFailure::Expired => "The listener's certificate has expired (or is not yet valid). Renew it and bind the new one: `winrm set winrm/config/Listener?Address=*+Transport=HTTPS @{CertificateThumbprint=\"<new thumbprint>\"}`; check this machine's clock too.".to_string(),
         TlsFailure::ThumbprintMismatch => "The certificate is not the one pinned by `cert_thumbprint`. If the certificate was renewed, update the pin with the new thumbprint; otherwise something else answers on that address.".to_string(),
+        TlsFailure::NoCommonProtocol(_) => "The host offers no TLS version or cipher suite hvinv accepts (TLS 1.2 or 1.3 with AES-GCM or ChaCha20). Windows Server 2008 R2, and 2012 or 2012 R2 before KB2919355, offer only CBC suites, and 2008 R2 has TLS 1.2 off on the server side: use sealed HTTP on port 5985 for such a host (transport = \"http\"; the SOAP bodies are still encrypted, AllowUnencrypted stays false), or enable TLS 1.2 with ECDHE+AES-GCM suites on it.".to_string(),
         TlsFailure::Other(_) => "The TLS handshake failed. Windows Server 2012 R2 and older may offer only CBC cipher suites with RSA certificates: enable TLS 1.2 with ECDHE+AES-GCM suites on the host, or use sealed HTTP (transport = \"http\").".to_string(),
     }
 }
@@ -64,6 +65,7 @@ mod tests {
             TlsFailure::NameMismatch,
             TlsFailure::Expired,
             TlsFailure::ThumbprintMismatch,
+            TlsFailure::NoCommonProtocol("x".into()),
             TlsFailure::Other("x".into()),
         ] {
             all.push(tls_remedy(&f, "hv01"));

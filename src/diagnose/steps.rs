@@ -5,11 +5,13 @@ use super::remedy::{self, *};
 use super::{Ladder, StepStatus};
 use crate::error::{ErrorKind, HasKind};
 use crate::inventory::classes::{MsclusterCluster, Win32Service};
+use crate::inventory::discover;
+use crate::inventory::fault::{FaultClass, classify};
 use crate::inventory::queries;
 use crate::transport::{
     AuthUsed, Connection, Scheme, TlsFailure, TransportConfig, TransportError, probe,
 };
-use crate::wsman::{Client, ClientOptions, WsmanError};
+use crate::wsman::{Client, ClientOptions, ParseError, WsmanError};
 use std::sync::Arc;
 
 pub(super) const TCP: &str = "tcp";
@@ -94,8 +96,27 @@ pub(super) async fn authenticate(
 ) -> Option<Client> {
     let https = cfg.target.scheme == Scheme::Https;
     let mut client = Client::new(Connection::new(cfg.clone()), opts.clone());
-    match client.identify().await {
-        Ok(info) => {
+    let proof = match client.identify().await {
+        Ok(info) => Ok([info.product_vendor, info.product_version]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")),
+        // A reply came back through the authenticated (sealed) channel but
+        // is not Windows' IdentifyResponse (OMI answers in its own
+        // namespace) or is a fault: a root/cimv2 select proves the logon
+        // and the channel instead.
+        Err(e @ (WsmanError::Fault(_) | WsmanError::Parse(ParseError::UnexpectedBody { .. }))) => {
+            let q = &queries::COMPUTER_SYSTEM;
+            client
+                .enumerate_wql(q.namespace, q.wql)
+                .await
+                .map(|_| format!("root/cimv2 select answered (Identify did not: {e})"))
+        }
+        Err(e) => Err(e),
+    };
+    match proof {
+        Ok(product) => {
             l.pass(AUTHENTICATION, mechanism_detail(client.connection(), cfg));
             let how = if https {
                 "TLS certificate verified"
@@ -107,11 +128,6 @@ pub(super) async fn authenticate(
                     _ => "SOAP bodies sealed with NTLM (AllowUnencrypted can stay false)",
                 }
             };
-            let product = [info.product_vendor, info.product_version]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
             l.pass(TRANSPORT_SECURITY, format!("{how}; {product}"));
             Some(client)
         }
@@ -179,33 +195,82 @@ fn account(cfg: &TransportConfig) -> String {
     }
 }
 
-/// Step 5: the Hyper-V namespace answers: v2, else the 2008 R2 one. Returns
-/// whether it did.
-pub(super) async fn hyperv_namespace(l: &mut Ladder, client: &mut Client) -> bool {
+/// What step 5 learnt, for the steps after it.
+pub(super) struct Providers {
+    /// The Hyper-V namespace answered.
+    pub hyperv: bool,
+    /// `root` lists `MSCluster` (`None`: `root` could not be read).
+    pub mscluster: Option<bool>,
+}
+
+/// Step 5: the Hyper-V namespace answers. Which one (v2, or the 2008 R2
+/// provider) and whether it exists at all is asked with `__NAMESPACE`, as
+/// collection does (`inventory::discover`): a fault never says a namespace
+/// is missing, and a fault on a namespace that exists is that host's error.
+pub(super) async fn hyperv_namespace(l: &mut Ladder, client: &mut Client) -> Providers {
+    let root = match discover::root_providers(client).await {
+        Ok(root) => root,
+        Err(e) => {
+            let remedy = (classify(&e) == FaultClass::AccessDenied).then_some(REMEDY_HYPERV_DENIED);
+            l.record(
+                HYPERV_NAMESPACE,
+                StepStatus::Fail,
+                format!("listing the namespaces in root: {e}"),
+                remedy,
+            );
+            return Providers {
+                hyperv: false,
+                mscluster: None,
+            };
+        }
+    };
+    let mscluster = Some(root.mscluster);
+    if !root.virtualization {
+        l.record(
+            HYPERV_NAMESPACE,
+            StepStatus::Fail,
+            "root lists no `virtualization` namespace: the Hyper-V role is not installed",
+            Some(REMEDY_NO_HYPERV),
+        );
+        return Providers {
+            hyperv: false,
+            mscluster,
+        };
+    }
     let v2 = &queries::V2_COMPUTER_SYSTEM;
     let v1 = &queries::V1_COMPUTER_SYSTEM;
     let result = match client.enumerate_wql(v2.namespace, v2.wql).await {
         Ok(_) => Ok("root/virtualization/v2 readable"),
-        // The v2 namespace is missing: try the 2008 R2 one.
-        Err(e) if e.kind() == ErrorKind::Namespace => client
-            .enumerate_wql(v1.namespace, v1.wql)
-            .await
-            .map(|_| "root/virtualization readable (Windows Server 2008 R2)"),
-        Err(e) => Err(e),
+        Err(e) if classify(&e) == FaultClass::AccessDenied => Err(e),
+        // Not listed: the 2008 R2 provider; listed (or unknown): the v2
+        // error is the host's.
+        Err(e) => match discover::lists_v2(client).await {
+            Ok(false) => client
+                .enumerate_wql(v1.namespace, v1.wql)
+                .await
+                .map(|_| "root/virtualization readable (Windows Server 2008 R2)"),
+            _ => Err(e),
+        },
     };
     match result {
         Ok(readable) => {
             l.pass(HYPERV_NAMESPACE, readable);
-            true
+            Providers {
+                hyperv: true,
+                mscluster,
+            }
         }
         Err(e) => {
-            let remedy = match e.kind() {
-                ErrorKind::AccessDenied => Some(REMEDY_HYPERV_DENIED),
-                ErrorKind::Namespace => Some(REMEDY_NO_HYPERV),
+            let remedy = match classify(&e) {
+                FaultClass::AccessDenied => Some(REMEDY_HYPERV_DENIED),
+                FaultClass::ProviderFailure => Some(REMEDY_VMMS),
                 _ => None,
             };
             l.record(HYPERV_NAMESPACE, StepStatus::Fail, e.to_string(), remedy);
-            false
+            Providers {
+                hyperv: false,
+                mscluster,
+            }
         }
     }
 }
@@ -249,11 +314,36 @@ pub(super) async fn vmms_service(l: &mut Ladder, client: &mut Client, hyperv_ok:
     }
 }
 
-/// Step 7: the cluster namespace: absent is normal (a standalone host), denied
-/// is a warning (VMs are still collected).
-pub(super) async fn cluster_namespace(l: &mut Ladder, client: &mut Client) {
+/// Step 7: the cluster namespace. Not listed in `root`: a standalone host
+/// (normal). Listed but denied: a warning (VMs are still collected); any
+/// other fault a warning with the host's text.
+pub(super) async fn cluster_namespace(
+    l: &mut Ladder,
+    client: &mut Client,
+    mscluster: Option<bool>,
+) {
+    match mscluster {
+        Some(false) => {
+            return l.pass(
+                CLUSTER_NAMESPACE,
+                "standalone host (root lists no MSCluster namespace)",
+            );
+        }
+        Some(true) => {}
+        None => {
+            return l.record(
+                CLUSTER_NAMESPACE,
+                StepStatus::Skip,
+                "needs the namespace list of root",
+                None,
+            );
+        }
+    }
     let q = &queries::CLUSTER;
     match client.enumerate_wql(q.namespace, q.wql).await {
+        Ok(rows) if rows.is_empty() => {
+            l.pass(CLUSTER_NAMESPACE, "standalone host (not in a cluster)");
+        }
         Ok(rows) => {
             let name = rows
                 .first()
@@ -262,10 +352,7 @@ pub(super) async fn cluster_namespace(l: &mut Ladder, client: &mut Client) {
                 .unwrap_or_else(|| "?".to_string());
             l.pass(CLUSTER_NAMESPACE, format!("node of cluster {name}"));
         }
-        Err(e) if e.kind() == ErrorKind::Namespace => {
-            l.pass(CLUSTER_NAMESPACE, "standalone host (no cluster namespace)");
-        }
-        Err(e) if e.kind() == ErrorKind::AccessDenied => l.record(
+        Err(e) if classify(&e) == FaultClass::AccessDenied => l.record(
             CLUSTER_NAMESPACE,
             StepStatus::Warn,
             format!("{e} (VMs are still collected; clustered-VM ownership will be missing)"),

@@ -48,3 +48,48 @@ pub(crate) fn build_cluster(c: &ClusterResults) -> Result<Option<ClusterSnapshot
         vm_owners: owners,
     }))
 }
+
+/// `MSCluster_Resource.PrivateProperties` (with `VmID`) has never been seen
+/// on the wire from a real host. When a VM resource carries no `VmID`, its
+/// resource group, named after the VM by default, is matched to the one VM
+/// of this host with that name. Returns the VMs matched this way; the
+/// caller warns that it did so.
+pub(crate) fn match_by_group(
+    cluster: &mut ClusterSnapshot,
+    results: &ClusterResults,
+    vms: &[VmSnapshot],
+) -> Result<Vec<Guid>, BadValue> {
+    let ClusterResults::Present { vm_resources, .. } = results else {
+        return Ok(Vec::new());
+    };
+    // Resource name -> group name, for resources without VmID.
+    let mut groups = BTreeMap::new();
+    for i in vm_resources {
+        let r = MsclusterResource::from_instance(i)?;
+        if let (None, Some(name), Some(group)) = (&r.vm_id, r.name, r.owner_group) {
+            groups.insert(name, group);
+        }
+    }
+    let mut matched = Vec::new();
+    for owner in cluster.vm_owners.iter_mut().filter(|o| o.vm_guid.is_none()) {
+        let Some(group) = owner.resource.as_ref().and_then(|n| groups.get(n)) else {
+            continue;
+        };
+        let mut same_name = vms.iter().filter(|v| {
+            v.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(group))
+        });
+        // Only an unambiguous name links a resource to a VM.
+        if let (Some(vm), None) = (same_name.next(), same_name.next()) {
+            owner.vm_guid = Some(vm.guid.clone());
+            matched.push(vm.guid.clone());
+        }
+    }
+    if !matched.is_empty() {
+        cluster
+            .vm_owners
+            .sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
+    }
+    Ok(matched)
+}

@@ -2,33 +2,15 @@
 //! partial hosts need, then builds the snapshot.
 
 use crate::inventory::classes::Win32Service;
+use crate::inventory::discover;
 use crate::inventory::error::CollectError;
 use crate::inventory::fault::{FaultClass, classify, retry_as_select_star};
 use crate::inventory::model::HostSnapshot;
 use crate::inventory::queries::{self, Query};
 use crate::inventory::results::{ClusterResults, HyperVNamespace, HyperVResults, QueryResults};
+pub use crate::inventory::runner::WqlRunner;
 use crate::inventory::snapshot::build_snapshot;
 use crate::wsman::{Client, Instance, WsmanError};
-use std::future::Future;
-
-/// Something that runs one WQL select: the WS-Man client, or a fake in tests.
-pub trait WqlRunner {
-    fn enumerate_wql(
-        &mut self,
-        namespace: &str,
-        wql: &str,
-    ) -> impl Future<Output = Result<Vec<Instance>, WsmanError>> + Send;
-}
-
-impl WqlRunner for Client {
-    fn enumerate_wql(
-        &mut self,
-        namespace: &str,
-        wql: &str,
-    ) -> impl Future<Output = Result<Vec<Instance>, WsmanError>> + Send {
-        Client::enumerate_wql(self, namespace, wql)
-    }
-}
 
 /// Collects one host. Timeouts are the client's (per request) and the
 /// caller's (per host).
@@ -40,16 +22,6 @@ pub async fn collect_host(client: &mut Client) -> Result<HostSnapshot, CollectEr
 pub async fn collect_with<R: WqlRunner>(r: &mut R) -> Result<HostSnapshot, CollectError> {
     let results = run_queries(r).await?;
     build_snapshot(&results)
-}
-
-/// The child namespaces `q` lists (`SELECT Name FROM __NAMESPACE`), lower case.
-async fn child_namespaces<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<String>, WsmanError> {
-    let rows = run(r, q).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|i| i.text("Name"))
-        .map(|n| n.trim().to_ascii_lowercase())
-        .collect())
 }
 
 async fn run<R: WqlRunner>(r: &mut R, q: &Query) -> Result<Vec<Instance>, WsmanError> {
@@ -94,16 +66,14 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
     let processors = win32(r, &PROCESSOR, &PROCESSOR_ALL).await?;
     let operating_system = win32(r, &OPERATING_SYSTEM, &OPERATING_SYSTEM_ALL).await?;
 
-    // Which providers exist, asked positively: faults never say so (WMI
-    // refuses a select in a missing namespace with the same code as any
-    // other refusal, and in the host's language).
-    let root = child_namespaces(r, &ROOT_NAMESPACES)
+    // Which providers exist, asked positively (`discover`).
+    let root = discover::root_providers(r)
         .await
         .map_err(|source| CollectError::Query {
             query: ROOT_NAMESPACES.id,
             source: Box::new(source),
         })?;
-    if !root.iter().any(|n| n == "virtualization") {
+    if !root.virtualization {
         return Err(CollectError::NotHyperV);
     }
 
@@ -122,7 +92,7 @@ pub async fn run_queries<R: WqlRunner>(r: &mut R) -> Result<QueryResults, Collec
         }
         Err(e) => return Err(e),
     };
-    let cluster = if root.iter().any(|n| n == "mscluster") {
+    let cluster = if root.mscluster {
         cluster(r, &mut warnings).await
     } else {
         ClusterResults::Standalone
@@ -182,8 +152,8 @@ async fn hyperv<R: WqlRunner>(r: &mut R) -> Result<HyperVResults, CollectError> 
         Err(e) if classify(&e) == FaultClass::AccessDenied => {
             return Err(err(&V2_COMPUTER_SYSTEM)(e));
         }
-        Err(v2_error) => match child_namespaces(r, &VIRT_NAMESPACES).await {
-            Ok(children) if !children.iter().any(|n| n == "v2") => {
+        Err(v2_error) => match discover::lists_v2(r).await {
+            Ok(false) => {
                 let rows = run(r, &V1_COMPUTER_SYSTEM)
                     .await
                     .map_err(err(&V1_COMPUTER_SYSTEM))?;

@@ -4,11 +4,13 @@
 pub mod classes;
 mod cluster;
 mod collect;
+pub mod discover;
 mod error;
 pub mod fault;
 pub mod model;
 pub mod queries;
 mod results;
+mod runner;
 mod snapshot;
 mod vms;
 

@@ -2,7 +2,7 @@
 //! no I/O, so every pitfall is tested with hand-built instances.
 
 use crate::inventory::classes::*;
-use crate::inventory::cluster::build_cluster;
+use crate::inventory::cluster::{build_cluster, match_by_group};
 use crate::inventory::error::{BadValue, CollectError};
 use crate::inventory::model::*;
 use crate::inventory::results::{QueryResults, first};
@@ -56,9 +56,22 @@ pub fn build_snapshot(r: &QueryResults) -> Result<HostSnapshot, CollectError> {
         vmms_warning(rows, &mut warnings)?;
     }
 
-    let cluster = build_cluster(&r.cluster)?;
+    let mut cluster = build_cluster(&r.cluster)?;
     let mut vms = build_vms(&r.hyperv, cluster.as_ref())?;
     vms.sort_by(|a, b| a.guid.cmp(&b.guid));
+    if let Some(c) = cluster.as_mut() {
+        let matched = match_by_group(c, &r.cluster, &vms)?;
+        for vm in vms.iter_mut().filter(|v| matched.contains(&v.guid)) {
+            vm.clustered = true;
+        }
+        if !matched.is_empty() {
+            warnings.push(format!(
+                "cluster {}: {} clustered VM(s) carried no VmID and were matched to this host's VMs by resource group name",
+                c.name,
+                matched.len()
+            ));
+        }
+    }
 
     let first_cpu = processors.first();
     Ok(HostSnapshot {

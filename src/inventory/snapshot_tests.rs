@@ -431,6 +431,58 @@ fn cluster_private_properties_vm_id_links_resource_to_vm() {
     assert!(!s.vms.iter().find(|v| v.guid == VM_B).unwrap().clustered);
 }
 
+/// No `PrivateProperties` on the wire: the resource group (named after the
+/// VM) links the resource to this host's VM, with a warning saying so; a
+/// group naming no VM here stays unlinked.
+#[test]
+fn cluster_resource_without_vm_id_is_matched_by_resource_group_with_a_warning() {
+    let mut r = two_vms();
+    r.hyperv.systems = vec![
+        system(VM_A, "db2-prod-01", "", "", "2"),
+        system(VM_B, "web-01", "", "", "2"),
+    ];
+    let res = |name: &str, group: &str, node: &str| {
+        inst(
+            "MSCluster_Resource",
+            &[
+                ("Name", Some(name)),
+                ("OwnerGroup", Some(group)),
+                ("OwnerNode", Some(node)),
+                ("State", Some("2")),
+            ],
+        )
+    };
+    r.cluster = ClusterResults::Present {
+        cluster: vec![inst("MSCluster_Cluster", &[("Name", Some("CLU01"))])],
+        nodes: vec![inst(
+            "MSCluster_Node",
+            &[("Name", Some("HV01")), ("State", Some("0"))],
+        )],
+        vm_resources: vec![
+            res("Virtual Machine DB2-PROD-01", "DB2-PROD-01", "HV01"),
+            res("Virtual Machine elsewhere", "elsewhere", "HV02"),
+        ],
+    };
+    let s = build_snapshot(&r).unwrap();
+    let c = s.cluster.as_ref().unwrap();
+    let linked = c
+        .vm_owners
+        .iter()
+        .find(|o| o.resource.as_deref() == Some("Virtual Machine DB2-PROD-01"))
+        .unwrap();
+    assert_eq!(linked.vm_guid.as_deref(), Some(VM_A));
+    let other = c
+        .vm_owners
+        .iter()
+        .find(|o| o.resource.as_deref() == Some("Virtual Machine elsewhere"))
+        .unwrap();
+    assert_eq!(other.vm_guid, None);
+    assert!(s.vms.iter().find(|v| v.guid == VM_A).unwrap().clustered);
+    assert!(!s.vms.iter().find(|v| v.guid == VM_B).unwrap().clustered);
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+    assert!(s.warnings[0].contains("resource group"), "{:?}", s.warnings);
+}
+
 #[test]
 fn placeholder_uuid_falls_back_to_serial_with_a_warning() {
     let mut r = win32();

@@ -17,6 +17,9 @@ pub enum TlsFailure {
     Expired,
     /// Certificate pinning by thumbprint failed.
     ThumbprintMismatch,
+    /// No TLS version or cipher suite in common (the host's words, or
+    /// ours). Old hosts offer only CBC suites, which rustls has not.
+    NoCommonProtocol(String),
     /// Anything else (handshake failure, no shared cipher suite...).
     Other(String),
 }
@@ -40,6 +43,13 @@ impl fmt::Display for TlsFailure {
             TlsFailure::ThumbprintMismatch => f.write_str(
                 "the host's certificate does not match `cert_thumbprint`; the certificate \
                  changed (or someone is in the path): check it on the host and update the pin",
+            ),
+            TlsFailure::NoCommonProtocol(why) => write!(
+                f,
+                "the host offers no TLS version or cipher suite in common with hvinv ({why}); \
+                 hvinv needs TLS 1.2 or 1.3 with AES-GCM or ChaCha20. Windows Server 2008 R2, and \
+                 2012 or 2012 R2 before KB2919355, offer only CBC suites, and 2008 R2 has TLS 1.2 off: use \
+                 sealed HTTP on port 5985 (transport = \"http\") for such a host"
             ),
             TlsFailure::Other(why) => write!(f, "handshake failed: {why}"),
         }
@@ -120,7 +130,8 @@ pub enum AuthFailure {
          WinRM (it must be in Administrators or Remote Management Users)"
     )]
     Refused { account: String },
-    #[error("the host dropped the authenticated session (HTTP 401)")]
+    /// 401 on an authenticated session, again after one new logon.
+    #[error("the host dropped the authenticated session (HTTP 401), again after a new logon")]
     SessionDropped,
     /// Our NTLM side could not go on (the library's reason).
     #[error(transparent)]

@@ -5,6 +5,7 @@
 
 use super::test_ntlm_server::TestNtlmServer;
 use super::*;
+use crate::error::HasKind;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -42,6 +43,12 @@ enum Behaviour {
     /// Close the socket without a word shortly after each authenticated
     /// reply, as an idle keep-alive timeout does.
     SilentDrop,
+    /// Answer 401 once to a request on an authenticated session (a WinRM
+    /// service restart), then behave.
+    ForgetSessionOnce,
+    /// Like `ForgetSessionOnce`, and refuse every later logon (the
+    /// password changed meanwhile).
+    ForgetSessionThenRefuse,
 }
 
 /// DER TLV with a short or two-byte length.
@@ -81,6 +88,8 @@ struct Peer {
     requests: AtomicUsize,
     /// The request (by number) the peer answers only after 2 s.
     slow_request: Mutex<Option<usize>>,
+    /// Authenticated sessions the peer forgot (answered 401).
+    sessions_forgotten: AtomicUsize,
 }
 
 struct ConnState {
@@ -160,6 +169,15 @@ async fn handle(
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let mut st = st.lock().unwrap();
+    let forgets = matches!(
+        peer.behaviour,
+        Behaviour::ForgetSessionOnce | Behaviour::ForgetSessionThenRefuse
+    );
+    if st.authed && forgets && peer.sessions_forgotten.load(Ordering::Relaxed) == 0 {
+        peer.sessions_forgotten.fetch_add(1, Ordering::Relaxed);
+        st.authed = false;
+        return Ok(unauthorized(&peer, None));
+    }
     if !st.authed {
         let Some(token) = auth else {
             return Ok(unauthorized(&peer, None));
@@ -180,7 +198,9 @@ async fn handle(
                         peer.cbt_seen.fetch_add(1, Ordering::Relaxed);
                     }
                 }
-                if st.step(&token).is_err() {
+                let refused = peer.behaviour == Behaviour::ForgetSessionThenRefuse
+                    && peer.sessions_forgotten.load(Ordering::Relaxed) > 0;
+                if refused || st.step(&token).is_err() {
                     peer.auth_failures.fetch_add(1, Ordering::Relaxed);
                     return Ok(unauthorized(&peer, None));
                 }
@@ -425,6 +445,34 @@ async fn connection_close_means_reconnect_and_reauthenticate() {
     assert_eq!(peer.connections.load(Ordering::Relaxed), 3);
     assert_eq!(peer.handshakes.load(Ordering::Relaxed), 3);
     assert_eq!(conn.stats().reconnects, 2);
+}
+
+#[tokio::test]
+async fn a_401_on_an_authenticated_session_means_one_new_logon_and_a_resend() {
+    let (addr, peer) = serve(Behaviour::ForgetSessionOnce, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    for i in 0..3 {
+        let reply = conn.send(Bytes::from(format!("m{i}"))).await.unwrap();
+        assert_eq!(reply.body, format!("echo:m{i}").as_bytes());
+    }
+    assert_eq!(peer.sessions_forgotten.load(Ordering::Relaxed), 1);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 2);
+    // m0, m1 resent with the new logon, m2 (the refused m1 was never read).
+    assert_eq!(peer.sealed_requests.load(Ordering::Relaxed), 3);
+    assert_eq!(peer.connections.load(Ordering::Relaxed), 2);
+}
+
+#[tokio::test]
+async fn a_401_whose_new_logon_is_refused_is_an_auth_error_after_one_attempt() {
+    let (addr, peer) = serve(Behaviour::ForgetSessionThenRefuse, None).await;
+    let mut conn = Connection::new(Arc::new(good(addr, Scheme::Http)));
+    conn.send(Bytes::from_static(b"m0")).await.unwrap();
+    let err = conn.send(Bytes::from_static(b"m1")).await.unwrap_err();
+    assert!(matches!(err, TransportError::Auth(_)), "{err}");
+    assert_eq!(err.kind(), crate::error::ErrorKind::Auth);
+    // One new logon, not a loop of them.
+    assert_eq!(peer.auth_failures.load(Ordering::Relaxed), 1);
+    assert_eq!(peer.handshakes.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]
@@ -817,4 +865,39 @@ async fn peek_certificate_returns_the_leaf_of_an_untrusted_listener() {
         .unwrap();
     assert_eq!(got, der);
     assert_eq!(peer.handshakes.load(Ordering::Relaxed), 0);
+}
+
+/// A 2008 R2 or 2012 HTTPS listener meets our ClientHello (TLS 1.2+, AEAD
+/// suites only) with none of its CBC suites: Schannel answers with a fatal
+/// `handshake_failure` alert. The error must say so and name sealed HTTP.
+#[tokio::test]
+async fn https_without_a_common_cipher_suite_points_to_sealed_http_on_5985() {
+    for alert in [40u8, 70] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut hello = [0u8; 512];
+            let _ = sock.read(&mut hello).await;
+            // TLS record: alert, version 1.0 (what an old stack writes), fatal.
+            let _ = sock
+                .write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, alert])
+                .await;
+            let _ = sock.shutdown().await;
+        });
+        let err = Connection::new(Arc::new(good(addr, Scheme::Https)))
+            .send(Bytes::from_static(b"<x/>"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TransportError::Tls(TlsFailure::NoCommonProtocol(_))),
+            "alert {alert}: {err:?}"
+        );
+        assert_eq!(err.kind(), crate::error::ErrorKind::Tls);
+        let text = err.to_string();
+        assert!(
+            text.contains("5985") && text.contains("sealed HTTP"),
+            "{text}"
+        );
+    }
 }

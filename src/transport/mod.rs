@@ -106,6 +106,10 @@ pub struct Connection {
 enum Failure {
     /// The socket dropped before any reply byte: replay once.
     Dropped(String),
+    /// 401 on an authenticated session (the host restarted WinRM or timed
+    /// the session out): authenticate again and resend, once. Every
+    /// request is a read, so resending is safe.
+    SessionRefused,
     Fatal(TransportError),
 }
 
@@ -161,7 +165,8 @@ impl Connection {
 
     /// Sends one SOAP envelope and returns the reply, authenticating,
     /// sealing and unsealing as configured. Reconnects (and re-authenticates)
-    /// at most once when the kept-alive socket turns out to be closed.
+    /// at most once when the kept-alive socket turns out to be closed, and
+    /// at most once when the host answers 401 to an authenticated session.
     ///
     /// Cancel-safe: if the returned future is dropped, the next `send`
     /// starts on a fresh connection.
@@ -170,6 +175,7 @@ impl Connection {
             self.discard();
         }
         let mut replayed = false;
+        let mut reauthenticated = false;
         loop {
             self.in_flight = true;
             let outcome = self.attempt(&soap).await;
@@ -187,6 +193,15 @@ impl Connection {
                         addr: self.addr(),
                         reason: why,
                     });
+                }
+                Err(Failure::SessionRefused) if !reauthenticated => {
+                    tracing::debug!(host = %self.cfg.target.host(), "HTTP 401 on the authenticated session; authenticating again");
+                    self.discard();
+                    reauthenticated = true;
+                }
+                Err(Failure::SessionRefused) => {
+                    self.discard();
+                    return Err(TransportError::Auth(AuthFailure::SessionDropped));
                 }
                 Err(Failure::Fatal(e)) => {
                     // Keys, sequence numbers or the socket state are now
@@ -467,7 +482,7 @@ impl Connection {
         let req = self.request(body, content_type, None)?;
         let reply = self.exchange(req).await?;
         if reply.status == 401 {
-            return Err(TransportError::Auth(AuthFailure::SessionDropped).into());
+            return Err(Failure::SessionRefused);
         }
         let reply = self.unwrap(&mut established, reply)?;
         self.auth = Some(established);

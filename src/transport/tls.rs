@@ -270,8 +270,26 @@ pub fn classify(err: &rustls::Error) -> TlsFailure {
             C::ApplicationVerificationFailure => TlsFailure::ThumbprintMismatch,
             other => TlsFailure::Other(format!("invalid certificate: {other:?}")),
         },
+        e if no_common_protocol(e) => TlsFailure::NoCommonProtocol(e.to_string()),
         other => TlsFailure::Other(other.to_string()),
     }
+}
+
+/// The two sides found no TLS version or cipher suite in common: the host
+/// said so with an alert (Schannel answers a ClientHello it cannot meet
+/// with `handshake_failure`), or chose one we did not offer.
+fn no_common_protocol(err: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    use rustls::PeerIncompatible as P;
+    use rustls::PeerMisbehaved as M;
+    matches!(
+        err,
+        rustls::Error::AlertReceived(
+            A::HandshakeFailure | A::ProtocolVersion | A::InsufficientSecurity,
+        ) | rustls::Error::PeerIncompatible(
+            P::ServerDoesNotSupportTls12Or13 | P::NoCipherSuitesInCommon,
+        ) | rustls::Error::PeerMisbehaved(M::SelectedUnofferedCipherSuite)
+    )
 }
 
 /// Finds the rustls error inside an I/O error from the TLS stream.
@@ -314,6 +332,29 @@ mod tests {
         ));
         assert!(matches!(
             classify(&rustls::Error::HandshakeNotComplete),
+            TlsFailure::Other(_)
+        ));
+    }
+
+    #[test]
+    fn version_and_cipher_refusals_point_to_sealed_http() {
+        for e in [
+            rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+            rustls::Error::AlertReceived(rustls::AlertDescription::ProtocolVersion),
+            rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13,
+            ),
+        ] {
+            let f = classify(&e);
+            assert!(matches!(f, TlsFailure::NoCommonProtocol(_)), "{e}: {f:?}");
+            let text = f.to_string();
+            assert!(text.contains("5985") && text.contains("2008 R2"), "{text}");
+        }
+        // A certificate problem is not one of them.
+        assert!(matches!(
+            classify(&rustls::Error::AlertReceived(
+                rustls::AlertDescription::BadCertificate
+            )),
             TlsFailure::Other(_)
         ));
     }

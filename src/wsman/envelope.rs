@@ -50,7 +50,9 @@ pub enum ReplyBody {
     ReleaseResponse,
     /// `s:Body` with no element.
     Empty,
-    /// A body element we do not know (local name).
+    /// A body element we do not know: its local name, and its namespace
+    /// URI in `{uri}local` form when it has one (an element named like
+    /// ours in another namespace must say so).
     Other(String),
 }
 
@@ -147,7 +149,10 @@ fn read_body(r: &mut XmlReader<'_>) -> Result<ReplyBody, ParseError> {
                         ReplyBody::Identify(read_identify_response(r)?)
                     }
                     (_, local) => {
-                        let name = clip(local);
+                        let name = match r.namespace_uri(&e) {
+                            Some(uri) => format!("{{{uri}}}{}", clip(local)),
+                            None => clip(local),
+                        };
                         r.skip()?;
                         ReplyBody::Other(name)
                     }

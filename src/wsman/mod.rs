@@ -145,15 +145,9 @@ impl Client {
     }
 
     /// WS-Man Identify (unauthenticated on Windows; we send it authenticated).
+    /// A reply in another namespace is an `UnexpectedBody` naming both.
     pub async fn identify(&mut self) -> Result<IdentifyInfo, WsmanError> {
-        match self.exchange(identify::build()).await?.body {
-            envelope::ReplyBody::Identify(info) => Ok(info),
-            other => Err(ParseError::UnexpectedBody {
-                expected: "IdentifyResponse",
-                got: other.name(),
-            }
-            .into()),
-        }
+        read_identify_reply(self.exchange(identify::build()).await?.body)
     }
 
     /// Runs one WQL select in a WMI namespace (`root/cimv2`, `root/virtualization/v2`,
@@ -217,11 +211,59 @@ impl Exchange for Client {
     }
 }
 
+/// What an Identify reply must be, namespace included: OMI answers with an
+/// `IdentifyResponse` of another namespace.
+const IDENTIFY_RESPONSE: &str =
+    "{http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd}IdentifyResponse";
+
+/// The Identify reply's body as the answer, or an error that names the
+/// namespace of what came instead (and of what we expected).
+fn read_identify_reply(body: envelope::ReplyBody) -> Result<IdentifyInfo, WsmanError> {
+    match body {
+        envelope::ReplyBody::Identify(info) => Ok(info),
+        envelope::ReplyBody::Fault(f) => Err(WsmanError::Fault(f)),
+        other => Err(ParseError::UnexpectedBody {
+            expected: IDENTIFY_RESPONSE,
+            got: other.name(),
+        }
+        .into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::namespaces::{IDENTITY, Ns};
     use super::xml::{Tok, XmlReader};
     use super::*;
+
+    #[test]
+    fn constant_names_the_identity_namespace() {
+        assert_eq!(
+            IDENTIFY_RESPONSE,
+            format!("{{{}}}IdentifyResponse", IDENTITY)
+        );
+    }
+
+    /// OMI's Identify once failed `check` with "unexpected reply body
+    /// `IdentifyResponse` (expected IdentifyResponse)": the two names
+    /// differ only by namespace, so the message must show both.
+    #[test]
+    fn identify_response_in_another_namespace_names_both_namespaces() {
+        let xml = "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header/><s:Body><i:IdentifyResponse xmlns:i=\"http://example.org/other/identity\"><i:ProductVendor>X</i:ProductVendor></i:IdentifyResponse></s:Body></s:Envelope>";
+        let env = envelope::parse_envelope(xml).unwrap();
+        let err = read_identify_reply(env.body).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("{http://example.org/other/identity}IdentifyResponse"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "{http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd}IdentifyResponse"
+            ),
+            "{text}"
+        );
+    }
 
     /// `wsa:Action` of a request, and the namespace/local name of its
     /// first body element, read back with the strict reader (which also

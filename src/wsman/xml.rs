@@ -48,6 +48,15 @@ impl<'i> XmlReader<'i> {
         }
     }
 
+    /// The namespace URI of `e`, the element `next` just returned (for
+    /// error messages that must tell two same-named elements apart).
+    pub fn namespace_uri(&self, e: &BytesStart<'_>) -> Option<String> {
+        match self.r.resolver().resolve_element(e.name()).0 {
+            ResolveResult::Bound(n) => Some(clip(n.into_inner())),
+            _ => None,
+        }
+    }
+
     pub fn next(&mut self) -> Result<Tok<'i>, ParseError> {
         loop {
             let ev = self.r.read_event().map_err(|e| self.xml_err(e))?;

@@ -325,7 +325,8 @@ fn serve_soap(
             log.filter = r.filter;
         }
         shared.record(log);
-        let xml = response::fault(Fault::AccessDenied, None, &fqdn, None);
+        let who = super::wsman::speaker(host, &fqdn);
+        let xml = response::fault(Fault::AccessDenied, None, &who, None);
         return soap_response(500, xml.into_bytes(), SOAP_CT.to_string(), host);
     }
     let ctx = Ctx {

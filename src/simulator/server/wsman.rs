@@ -7,7 +7,7 @@ use crate::simulator::classes::{Namespace, QueryFault, has_namespace, is_namespa
 use crate::simulator::estate::SimHost;
 use crate::simulator::soap::ns;
 use crate::simulator::soap::request::{self, Body, Request};
-use crate::simulator::soap::response::{self, Fault};
+use crate::simulator::soap::response::{self, Cause, Fault, Speaker};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -56,10 +56,19 @@ pub struct Outcome {
 }
 
 fn fault_of(q: QueryFault) -> Fault {
-    match q {
-        QueryFault::InvalidNamespace => Fault::InvalidNamespace,
-        QueryFault::InvalidClass => Fault::InvalidClass,
-        QueryFault::InvalidQuery => Fault::InvalidQuery,
+    Fault::Refused(match q {
+        QueryFault::InvalidNamespace => Cause::InvalidNamespace,
+        QueryFault::InvalidClass => Cause::InvalidClass,
+        QueryFault::InvalidQuery => Cause::InvalidQuery,
+    })
+}
+
+/// The host as its faults name and word it.
+pub fn speaker<'a>(host: &SimHost, machine: &'a str) -> Speaker<'a> {
+    Speaker {
+        machine,
+        release: host.release,
+        locale: host.locale,
     }
 }
 
@@ -70,12 +79,13 @@ pub fn dispatch(
     log: LoggedRequest,
 ) -> Outcome {
     let machine = ctx.host.fqdn();
+    let who = speaker(ctx.host, &machine);
     let req = match request::parse(body) {
         Ok(r) => r,
         Err(_) => {
             return Outcome {
                 status: 500,
-                xml: response::fault(Fault::SchemaValidation, None, &machine, None),
+                xml: response::fault(Fault::SchemaValidation, None, &who, None),
                 log,
             };
         }
@@ -89,7 +99,7 @@ pub fn dispatch(
     let rel = req.message_id.as_deref();
     let fault = |f: Fault, log: LoggedRequest| Outcome {
         status: 500,
-        xml: response::fault(f, rel, &machine, req.filter.as_deref()),
+        xml: response::fault(f, rel, &who, req.filter.as_deref()),
         log,
     };
     let ok = |xml: String, log: LoggedRequest| Outcome {
@@ -173,23 +183,27 @@ fn enumerate(ctx: &Ctx<'_>, contexts: &mut Contexts, req: &Request) -> Result<St
     {
         return Err(Fault::DestinationUnreachable);
     }
-    let ns = Namespace::from_path(path).ok_or(Fault::InvalidNamespace)?;
+    let missing = Fault::Refused(Cause::InvalidNamespace);
+    let ns = Namespace::from_path(path).ok_or(missing)?;
     if !has_namespace(&ctx.generation.estate, ctx.host, ns) {
-        return Err(Fault::InvalidNamespace);
+        return Err(missing);
     }
-    let filter = req.filter.as_deref().ok_or(Fault::InvalidQuery)?;
+    let filter = req
+        .filter
+        .as_deref()
+        .ok_or(Fault::Refused(Cause::InvalidQuery))?;
     if ctx.host.faults.operation_timeout {
         return Err(Fault::TimedOut);
     }
     match ns {
         Namespace::Cluster if !ctx.encrypted || ctx.host.faults.cluster_access_denied => {
-            return Err(Fault::AccessDenied);
+            return Err(Fault::WmiAccessDenied);
         }
         Namespace::VirtualizationV1 | Namespace::VirtualizationV2
             if (ctx.host.faults.vmms_stopped || !ctx.host.vmms_running)
                 && !is_namespace_select(filter) =>
         {
-            return Err(Fault::ProviderFailure);
+            return Err(Fault::Refused(Cause::ProviderLoadFailure));
         }
         _ => {}
     }

@@ -5,4 +5,5 @@ pub mod ns;
 pub mod render;
 pub mod request;
 pub mod response;
+pub mod wmi_fault;
 pub mod xml;

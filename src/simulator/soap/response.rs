@@ -1,6 +1,8 @@
 //! Response envelopes and SOAP faults, written as Windows writes them.
 
 use super::ns;
+use super::wmi_fault::{self};
+pub use super::wmi_fault::{Cause, Speaker};
 use super::xml::{escape, escape_into};
 
 fn new_message_id() -> String {
@@ -8,8 +10,15 @@ fn new_message_id() -> String {
 }
 
 fn envelope(action: &str, relates_to: Option<&str>, body: &str) -> String {
+    envelope_lang(action, relates_to, body, "en-US")
+}
+
+/// `lang`: the host's language (`xml:lang` of the envelope).
+fn envelope_lang(action: &str, relates_to: Option<&str>, body: &str, lang: &str) -> String {
     let mut out = String::with_capacity(body.len() + 1024);
-    out.push_str("<s:Envelope xml:lang=\"en-US\" xmlns:s=\"");
+    out.push_str("<s:Envelope xml:lang=\"");
+    out.push_str(lang);
+    out.push_str("\" xmlns:s=\"");
     out.push_str(ns::SOAP);
     out.push_str("\" xmlns:a=\"");
     out.push_str(ns::WSA);
@@ -116,14 +125,12 @@ pub fn release(relates_to: Option<&str>) -> String {
 /// A fault the simulator can send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// WMI 0x80041010.
-    InvalidClass,
-    /// WMI 0x80041017.
-    InvalidQuery,
-    /// WMI 0x8004100E.
-    InvalidNamespace,
-    /// Provider load failure 0x80041013 (vmms stopped).
-    ProviderFailure,
+    /// WMI refused the select (`CannotProcessFilter`, cause only as text).
+    Refused(Cause),
+    /// Access denied on a WMI namespace (2150859012).
+    WmiAccessDenied,
+    /// Refused by the WinRM service itself (a plaintext body with
+    /// AllowUnencrypted=false).
     AccessDenied,
     ActionNotSupported,
     InvalidEnumerationContext,
@@ -137,7 +144,6 @@ pub enum Fault {
 }
 
 /// Decimal WSManFault codes.
-pub const CODE_CANNOT_PROCESS_FILTER: u32 = 2_150_858_778;
 pub const CODE_SCHEMA_VALIDATION: u32 = 2_150_858_817;
 pub const CODE_ACCESS_DENIED: u32 = 5;
 
@@ -147,59 +153,22 @@ struct FaultText {
     action: &'static str,
     reason: &'static str,
     wsman_code: Option<u32>,
-    /// WMI HRESULT (decimal) and message inside a ProviderFault.
-    provider: Option<(u32, &'static str)>,
 }
 
 const WSMAN_FAULT_ACTION: &str = "http://schemas.dmtf.org/wbem/wsman/1/wsman/fault";
 const ADDRESSING_FAULT_ACTION: &str = "http://schemas.xmlsoap.org/ws/2004/08/addressing/fault";
 const ENUMERATION_FAULT_ACTION: &str = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/fault";
-const FILTER_REASON: &str = "The data source could not process the filter. The filter might be missing or it might be invalid. Change the filter and try the request again.  ";
 
-fn text(f: Fault) -> FaultText {
-    match f {
-        Fault::InvalidClass => FaultText {
-            code: "s:Sender",
-            subcode: "w:CannotProcessFilter",
-            action: WSMAN_FAULT_ACTION,
-            reason: FILTER_REASON,
-            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
-            provider: Some((
-                0x8004_1010,
-                "The specified class does not exist in the given namespace. ",
-            )),
-        },
-        Fault::InvalidQuery => FaultText {
-            code: "s:Sender",
-            subcode: "w:CannotProcessFilter",
-            action: WSMAN_FAULT_ACTION,
-            reason: FILTER_REASON,
-            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
-            provider: Some((0x8004_1017, "Invalid query ")),
-        },
-        Fault::InvalidNamespace => FaultText {
-            code: "s:Sender",
-            subcode: "w:CannotProcessFilter",
-            action: WSMAN_FAULT_ACTION,
-            reason: FILTER_REASON,
-            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
-            provider: Some((0x8004_100E, "Invalid namespace ")),
-        },
-        Fault::ProviderFailure => FaultText {
-            code: "s:Receiver",
-            subcode: "w:InternalError",
-            action: WSMAN_FAULT_ACTION,
-            reason: "The WS-Management service cannot process the request. The WMI service or the WMI provider returned an unknown error. ",
-            wsman_code: Some(CODE_CANNOT_PROCESS_FILTER),
-            provider: Some((0x8004_1013, "Provider load failure ")),
-        },
+/// The fixed English faults (`None`: worded per host, `wmi_fault`).
+fn text(f: Fault) -> Option<FaultText> {
+    Some(match f {
+        Fault::Refused(_) | Fault::WmiAccessDenied => return None,
         Fault::AccessDenied => FaultText {
             code: "s:Sender",
             subcode: "w:AccessDenied",
             action: WSMAN_FAULT_ACTION,
             reason: "Access is denied. ",
             wsman_code: Some(CODE_ACCESS_DENIED),
-            provider: None,
         },
         Fault::ActionNotSupported => FaultText {
             code: "s:Sender",
@@ -207,7 +176,6 @@ fn text(f: Fault) -> FaultText {
             action: ADDRESSING_FAULT_ACTION,
             reason: "The action is not supported by the service. ",
             wsman_code: Some(2_150_858_757),
-            provider: None,
         },
         Fault::InvalidEnumerationContext => FaultText {
             code: "s:Receiver",
@@ -215,7 +183,6 @@ fn text(f: Fault) -> FaultText {
             action: ENUMERATION_FAULT_ACTION,
             reason: "The enumeration context supplied in the message is not valid. ",
             wsman_code: Some(2_150_858_843),
-            provider: None,
         },
         Fault::DestinationUnreachable => FaultText {
             code: "s:Sender",
@@ -223,7 +190,6 @@ fn text(f: Fault) -> FaultText {
             action: ADDRESSING_FAULT_ACTION,
             reason: "The WS-Management service cannot process the request. The resource URI does not support the Enumerate operation with this filter. ",
             wsman_code: Some(2_150_858_752),
-            provider: None,
         },
         Fault::TimedOut => FaultText {
             code: "s:Receiver",
@@ -231,7 +197,6 @@ fn text(f: Fault) -> FaultText {
             action: WSMAN_FAULT_ACTION,
             reason: "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  ",
             wsman_code: Some(2_150_858_793),
-            provider: None,
         },
         Fault::SchemaValidation => FaultText {
             code: "s:Sender",
@@ -239,14 +204,31 @@ fn text(f: Fault) -> FaultText {
             action: WSMAN_FAULT_ACTION,
             reason: "The SOAP XML in the message does not match the corresponding XML schema definition. ",
             wsman_code: Some(CODE_SCHEMA_VALIDATION),
-            provider: None,
         },
-    }
+    })
 }
 
-/// A complete fault envelope. `machine` is the host's FQDN.
-pub fn fault(f: Fault, relates_to: Option<&str>, machine: &str, filter: Option<&str>) -> String {
-    let t = text(f);
+/// A complete fault envelope, as the host `who` words it.
+pub fn fault(
+    f: Fault,
+    relates_to: Option<&str>,
+    who: &Speaker<'_>,
+    filter: Option<&str>,
+) -> String {
+    let t = match f {
+        Fault::Refused(cause) => {
+            let body = wmi_fault::refusal(who, cause, filter);
+            return envelope_lang(ENUMERATION_FAULT_ACTION, relates_to, &body, who.lang());
+        }
+        Fault::WmiAccessDenied => {
+            let body = wmi_fault::wmi_access_denied(who);
+            return envelope_lang(WSMAN_FAULT_ACTION, relates_to, &body, who.lang());
+        }
+        other => match text(other) {
+            Some(t) => t,
+            None => return String::new(),
+        },
+    };
     let mut body = String::with_capacity(1500);
     body.push_str("<s:Fault><s:Code><s:Value>");
     body.push_str(t.code);
@@ -259,21 +241,9 @@ pub fn fault(f: Fault, relates_to: Option<&str>, machine: &str, filter: Option<&
         body.push_str(&format!(
             "<f:WSManFault xmlns:f=\"{}\" Code=\"{code}\" Machine=\"{}\"><f:Message>",
             ns::FAULT,
-            escape(machine)
+            escape(who.machine)
         ));
-        match t.provider {
-            Some((hr, msg)) => {
-                body.push_str("<f:ProviderFault provider=\"WMI Provider\" path=\"%systemroot%\\system32\\WsmWmiPl.dll\">");
-                body.push_str(&format!("<f:WSManFault xmlns:f=\"{}\" Code=\"{hr}\" Machine=\"{}\"><f:Message>{msg}</f:Message></f:WSManFault>", ns::FAULT, escape(machine)));
-                if let Some(q) = filter {
-                    body.push_str("<f:ExtendedError><p:__ExtendedStatus xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/__ExtendedStatus\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"p:__ExtendedStatus_Type\"><p:Operation>ExecQuery</p:Operation><p:ParameterInfo>");
-                    escape_into(&mut body, q);
-                    body.push_str("</p:ParameterInfo><p:ProviderName>WinMgmt</p:ProviderName></p:__ExtendedStatus></f:ExtendedError>");
-                }
-                body.push_str("</f:ProviderFault>");
-            }
-            None => body.push_str(t.reason),
-        }
+        body.push_str(t.reason);
         body.push_str("</f:Message></f:WSManFault>");
     }
     body.push_str("</s:Detail></s:Fault>");
@@ -283,6 +253,7 @@ pub fn fault(f: Fault, relates_to: Option<&str>, machine: &str, filter: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulator::estate::{Locale, WindowsRelease};
     use crate::simulator::soap::request;
 
     #[test]
@@ -299,10 +270,11 @@ mod tests {
     #[test]
     fn faults_are_well_formed_soap() {
         for f in [
-            Fault::InvalidClass,
-            Fault::InvalidQuery,
-            Fault::InvalidNamespace,
-            Fault::ProviderFailure,
+            Fault::Refused(Cause::InvalidClass),
+            Fault::Refused(Cause::InvalidQuery),
+            Fault::Refused(Cause::InvalidNamespace),
+            Fault::Refused(Cause::ProviderLoadFailure),
+            Fault::WmiAccessDenied,
             Fault::AccessDenied,
             Fault::ActionNotSupported,
             Fault::InvalidEnumerationContext,
@@ -310,14 +282,20 @@ mod tests {
             Fault::SchemaValidation,
             Fault::TimedOut,
         ] {
-            let x = fault(
-                f,
-                Some("uuid:1"),
-                "hv01.contoso.com",
-                Some("SELECT * FROM X WHERE a<'&'"),
-            );
-            // Our own request parser accepts it as a SOAP envelope.
-            request::parse(x.as_bytes()).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            for (release, locale) in [
+                (WindowsRelease::W2008R2, Locale::Fr),
+                (WindowsRelease::W2016, Locale::Ja),
+                (WindowsRelease::W2022, Locale::En),
+            ] {
+                let who = Speaker {
+                    machine: "hv01.contoso.com",
+                    release,
+                    locale,
+                };
+                let x = fault(f, Some("uuid:1"), &who, Some("SELECT * FROM X WHERE a<'&'"));
+                // Our own request parser accepts it as a SOAP envelope.
+                request::parse(x.as_bytes()).unwrap_or_else(|e| panic!("{f:?}: {e}"));
+            }
         }
         assert!(identify().contains("Microsoft Corporation"));
     }
