@@ -150,6 +150,8 @@ async fn a_bundle_checks_out_elsewhere_and_a_changed_byte_fails() {
     for want in [
         "pvu.json",
         "pvu.csv",
+        "coverage.json",
+        "coverage.csv",
         "topology.json",
         "runs.csv",
         "audit_trail.csv",
@@ -162,11 +164,11 @@ async fn a_bundle_checks_out_elsewhere_and_a_changed_byte_fails() {
         assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
     }
 
-    // Another implementation agrees: 8 files listed (all but the checksum
+    // Another implementation agrees: 10 files listed (all but the checksum
     // list and the signature).
     let p = python(&["-c", PY_CHECK, out.to_str().unwrap()]);
     assert!(p.status.success(), "{}", text(&p));
-    assert_eq!(String::from_utf8_lossy(&p.stdout).trim(), "verified 8");
+    assert_eq!(String::from_utf8_lossy(&p.stdout).trim(), "verified 10");
 
     let v = hvinv(&["audit", "verify", out.to_str().unwrap()]);
     assert!(v.status.success(), "{}", text(&v));

@@ -112,7 +112,17 @@ pub async fn build_files(
     };
 
     let prunes = store.reader().prunes().await?;
+    let coverage = report::coverage::build(
+        store,
+        report::CoverageOptions {
+            from: Some(from),
+            to: Some(to),
+        },
+    )
+    .await?;
     let mut files = vec![
+        render(&coverage, Format::Json, "coverage.json")?,
+        render(&coverage, Format::Csv, "coverage.csv")?,
         render(&pvu, Format::Json, "pvu.json")?,
         render(&pvu, Format::Csv, "pvu.csv")?,
         render(&topology, Format::Json, "topology.json")?,
@@ -121,7 +131,7 @@ pub async fn build_files(
             "audit_trail.csv",
             audit_trail_csv(&runs, &outcomes, &prunes, &table, &table_bytes)?,
         ),
-        BundleFile::new("data_condition.txt", data_condition(&pvu, &runs)),
+        BundleFile::new("data_condition.txt", data_condition(&pvu, &runs, &coverage)),
     ];
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let mut names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
@@ -306,7 +316,7 @@ fn audit_trail_csv(
 }
 
 /// `data_condition.txt`: complete or not, and every reason, in plain words.
-fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
+fn data_condition(pvu: &PvuReport, runs: &[Run], coverage: &report::CoverageReport) -> String {
     let mut out = String::new();
     let mut line = |s: String| {
         out.push_str(&s);
@@ -328,8 +338,8 @@ fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
     ));
     line(format!(
         "condition: {}",
-        if pvu.complete {
-            "COMPLETE: every host counted in every run of the period"
+        if pvu.complete && coverage.cadence_breaks.is_empty() {
+            "COMPLETE: every host counted in every run of the period, collected every half hour"
         } else {
             "INCOMPLETE: see the reasons below"
         }
@@ -361,6 +371,22 @@ fn data_condition(pvu: &PvuReport, runs: &[Run]) -> String {
             r.id,
             time::format(&r.started_at),
             r.status.as_str()
+        ));
+    }
+    line(format!(
+        "cadence breaks ({}; IBM asks for collection every {} minutes, {} allowed):",
+        coverage.cadence_breaks.len(),
+        coverage.cadence_minutes,
+        coverage.cadence_minutes + coverage.slack_minutes
+    ));
+    for b in &coverage.cadence_breaks {
+        line(format!(
+            "- {} minutes between run {} ({}) and run {} ({})",
+            b.minutes,
+            b.after_run,
+            time::format(&b.after_at),
+            b.next_run,
+            time::format(&b.next_at)
         ));
     }
     let unknown: Vec<&str> = pvu

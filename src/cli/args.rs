@@ -104,6 +104,23 @@ pub enum ReportCommand {
     Pvu(PvuArgs),
     /// Where VMs ran over time: placements, live migrations, additions, removals.
     History(HistoryArgs),
+    /// Evidence of collection: per address OK / failed / absent runs, the
+    /// longest gap between OK runs, and the 30-minute cadence (hvinv.coverage/1).
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Start of the period (RFC 3339 or YYYY-MM-DD, UTC); default 90 days ago.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the period; default now.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -137,6 +137,16 @@ async fn run_inner(cmd: ReportCommand) -> Result<(), ReportError> {
             db.close().await;
             emit(&r, &a.out)
         }
+        ReportCommand::Coverage(a) => {
+            let db = Store::open(&a.db.db, OpenMode::ReadOnly).await?;
+            let opts = report::CoverageOptions {
+                from: parse_time(a.from.as_deref(), "--from", false)?,
+                to: parse_time(a.to.as_deref(), "--to", true)?,
+            };
+            let r = report::coverage::build(&db, opts).await?;
+            db.close().await;
+            emit(&r, &a.out)
+        }
         ReportCommand::History(a) => {
             let db = Store::open(&a.db.db, OpenMode::ReadOnly).await?;
             let opts = report::history::HistoryOptions {

@@ -3,10 +3,12 @@
 //! (`store::read`) returns, into a typed struct, then printed by `render` in
 //! one of the formats (`format/`, one file per format).
 
+pub mod coverage;
 pub mod error;
 pub mod format;
 pub mod history;
 pub(crate) mod id_map;
+mod ok_runs;
 pub mod pvu;
 pub mod time;
 pub mod topology;
@@ -14,6 +16,7 @@ pub mod topology;
 use std::io::Write;
 use std::path::Path;
 
+pub use coverage::{CoverageOptions, CoverageReport};
 pub use error::ReportError;
 pub use history::{HistoryOptions, HistoryReport};
 pub use pvu::rates::PvuTable;
@@ -150,6 +153,21 @@ impl Report for PvuReport {
     }
     fn xlsx_bytes(&self) -> Result<Vec<u8>, ReportError> {
         format::xlsx::pvu(self)
+    }
+}
+
+impl Report for CoverageReport {
+    fn name(&self) -> &'static str {
+        "coverage"
+    }
+    fn write_table(&self, out: &mut dyn Write) -> Result<(), ReportError> {
+        format::coverage::table(self, out)
+    }
+    fn write_json(&self, out: &mut dyn Write) -> Result<(), ReportError> {
+        format::json::write(self, out)
+    }
+    fn write_csv(&self, out: &mut dyn Write) -> Result<(), ReportError> {
+        format::coverage::csv(self, out)
     }
 }
 
