@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::ok_runs::OkRuns;
 use super::{ReportError, time};
 use crate::store::read::{Guid, Reader, VmFacts};
 use chrono::{DateTime, Utc};
@@ -128,6 +129,7 @@ pub async fn build<'a>(
             return Err(ReportError::VmNotFound(want.clone()));
         }
     }
+    let ok_runs = OkRuns::new(&db.ok_spans().await?, runs.iter().map(|r| r.id).collect());
     let labels = db.host_labels().await?;
     let label = |h: i64| -> String {
         match labels.get(&h) {
@@ -151,9 +153,8 @@ pub async fn build<'a>(
                 None => {
                     // "Added" only when its host was seen before without it;
                     // a VM present at the first look was not added then.
-                    let seen_before = db
-                        .first_ok_run_between(cur.host_id, None, 0, cur.first_run_id)
-                        .await?
+                    let seen_before = ok_runs
+                        .first_between(cur.host_id, None, 0, cur.first_run_id)
                         .is_some();
                     if seen_before {
                         events.push((cur.first_run_id, EventKind::Added, cur.host_id, None, None));
@@ -161,13 +162,12 @@ pub async fn build<'a>(
                 }
                 Some(p) => {
                     let gone = if cur.first_run_id > p.last_run_id + 1 {
-                        db.first_ok_run_between(
+                        ok_runs.first_between(
                             p.host_id,
                             Some(cur.host_id),
                             p.last_run_id,
                             cur.first_run_id,
                         )
-                        .await?
                     } else {
                         None
                     };
@@ -216,9 +216,7 @@ pub async fn build<'a>(
             prev = Some(cur);
         }
         if let Some(p) = prev
-            && let Some(x) = db
-                .first_ok_run_between(p.host_id, None, p.last_run_id, hi + 1)
-                .await?
+            && let Some(x) = ok_runs.first_between(p.host_id, None, p.last_run_id, hi + 1)
         {
             events.push((x, EventKind::Removed, p.host_id, None, None));
         }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod format;
 pub mod history;
 pub(crate) mod id_map;
+mod ok_runs;
 pub mod pvu;
 pub mod time;
 pub mod topology;

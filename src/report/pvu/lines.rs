@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 
 use super::arith;
-use super::per_run::{Assembler, Gap};
-use super::price::{HostAgg, HostRun, Priced};
+use super::per_run::Gap;
+use super::price::{GapRuns, HostAgg, HostRun, Priced};
 use super::rates::Rate;
 use super::vm_filter::VmFilter;
 use super::{DayHost, DayLine, GapLine, HostLine, PeakHost, PeakVm};
-use crate::store::read::Run;
 
 /// One line per host, at its own sub-capacity peak.
 pub(super) fn host_lines(
@@ -20,10 +19,9 @@ pub(super) fn host_lines(
     warnings: &mut BTreeSet<String>,
 ) -> Vec<HostLine> {
     let mut hosts = Vec::new();
-    for (host_id, (fig, run)) in arith::host_peaks(&priced.per_run) {
-        let Some(tr) = priced.traces.get(&(run, host_id)) else {
-            continue;
-        };
+    let peaks = std::mem::take(&mut priced.host_peaks);
+    for (host_id, (fig, run, tr)) in peaks {
+        let tr = &tr;
         let f = tr.facts;
         let Some(rate) = priced.rates.get(&f.id) else {
             continue;
@@ -106,23 +104,20 @@ fn host_notes(
     notes
 }
 
-/// What was counted at the sub-capacity peak, host by host: the VM lists of
-/// the peak run only, assembled again rather than kept for every run.
-pub(super) fn peak_detail<'a>(
-    asm: &Assembler<'a>,
-    period: &'a [Run],
-    peak_run_id: i64,
-    priced: &Priced<'a>,
-) -> Vec<PeakHost> {
-    let peak_run = period.iter().find(|r| r.id == peak_run_id);
-    let peak_snap = peak_run.map(|r| asm.snapshot(r));
-    let mut peak_detail: Vec<PeakHost> = peak_snap
+/// What was counted at the sub-capacity peak, host by host: the VM lists
+/// the sweep kept of the peak run only.
+pub(super) fn peak_detail(priced: &Priced<'_>) -> Vec<PeakHost> {
+    let Some(peak) = priced.sub_capacity else {
+        return Vec::new();
+    };
+    let peak_run_id = peak.run_id;
+    let mut peak_detail: Vec<PeakHost> = priced
+        .peak_run
         .iter()
-        .flat_map(|snap| snap.hosts.iter())
-        .filter_map(|h| {
-            let t = priced.traces.get(&(peak_run_id, h.host_id))?;
-            let mut vms: Vec<PeakVm> = h
-                .vms
+        .filter_map(|(host_id, host_vms)| {
+            let (_, _, t) = priced.peak_traces.get(host_id)?;
+            debug_assert_eq!(priced.peak_traces[host_id].1, peak_run_id);
+            let mut vms: Vec<PeakVm> = host_vms
                 .iter()
                 .filter(|v| priced.counted_rows.get(&v.id).copied().unwrap_or(false))
                 .map(|v| PeakVm {
@@ -139,7 +134,7 @@ pub(super) fn peak_detail<'a>(
                 .collect();
             vms.sort_by(|a, b| a.id.cmp(&b.id));
             Some(PeakHost {
-                host_id: h.host_id,
+                host_id: *host_id,
                 address: t.address.to_string(),
                 name: t.facts.host.name.clone(),
                 carried_forward: t.carried_forward,
@@ -156,33 +151,31 @@ pub(super) fn peak_detail<'a>(
 
 /// The worst run of each UTC day, host by host.
 pub(super) fn day_lines(priced: &Priced<'_>) -> Vec<DayLine> {
-    arith::daily_max(&priced.per_run)
-        .into_iter()
+    priced
+        .days
+        .iter()
         .map(|(date, d)| {
             let mut hosts: Vec<DayHost> = d
                 .hosts
                 .iter()
-                .filter_map(|(host_id, (fig, run))| {
-                    let t = priced.traces.get(&(*run, *host_id))?;
-                    Some(DayHost {
-                        host_id: *host_id,
-                        address: t.address.to_string(),
-                        name: t.facts.host.name.clone(),
-                        region: t.facts.region.clone(),
-                        pvu_per_core: fig.pvu_per_core,
-                        rate_row: priced.rates.get(&t.facts.id).and_then(|r| r.row.clone()),
-                        cores: fig.cores,
-                        full_capacity_pvu: fig.full_capacity_pvu,
-                        sub_capacity_cores: fig.sub_capacity_cores,
-                        sub_capacity_pvu: fig.sub_capacity_pvu,
-                        run: *run,
-                        carried_forward: t.carried_forward,
-                    })
+                .map(|(host_id, (fig, run, t))| DayHost {
+                    host_id: *host_id,
+                    address: t.address.to_string(),
+                    name: t.facts.host.name.clone(),
+                    region: t.facts.region.clone(),
+                    pvu_per_core: fig.pvu_per_core,
+                    rate_row: priced.rates.get(&t.facts.id).and_then(|r| r.row.clone()),
+                    cores: fig.cores,
+                    full_capacity_pvu: fig.full_capacity_pvu,
+                    sub_capacity_cores: fig.sub_capacity_cores,
+                    sub_capacity_pvu: fig.sub_capacity_pvu,
+                    run: *run,
+                    carried_forward: t.carried_forward,
                 })
                 .collect();
             hosts.sort_by(|a, b| a.address.cmp(&b.address).then(a.host_id.cmp(&b.host_id)));
             DayLine {
-                date,
+                date: *date,
                 runs: d.runs,
                 sub_capacity_pvu: d.sub_capacity.value,
                 sub_capacity_run: d.sub_capacity.run_id,
@@ -196,12 +189,12 @@ pub(super) fn day_lines(priced: &Priced<'_>) -> Vec<DayLine> {
 
 /// One line per gap, and the reasons the report is incomplete.
 pub(super) fn gap_lines(
-    gaps: BTreeMap<Gap, Vec<i64>>,
+    gaps: BTreeMap<Gap, GapRuns>,
     filter: Option<&VmFilter>,
 ) -> (Vec<GapLine>, Vec<String>) {
     let lines: Vec<GapLine> = gaps
         .into_iter()
-        .map(|(g, runs)| gap_line(g, &runs, filter))
+        .map(|(g, runs)| gap_line(g, runs, filter))
         .collect();
     let mut incomplete_reasons: Vec<String> = lines
         .iter()
@@ -212,13 +205,12 @@ pub(super) fn gap_lines(
     (lines, incomplete_reasons)
 }
 
-fn gap_line(g: Gap, runs: &[i64], filter: Option<&VmFilter>) -> GapLine {
-    let first_run = runs.iter().copied().min().unwrap_or_default();
-    let last_run = runs.iter().copied().max().unwrap_or_default();
+fn gap_line(g: Gap, runs: GapRuns, filter: Option<&VmFilter>) -> GapLine {
+    let (first_run, last_run) = (runs.first, runs.last);
     let span = if first_run == last_run {
         format!("run {first_run}")
     } else {
-        format!("runs {first_run}–{last_run} ({} runs)", runs.len())
+        format!("runs {first_run}–{last_run} ({} runs)", runs.count)
     };
     let mut line = GapLine {
         kind: "",
@@ -229,7 +221,7 @@ fn gap_line(g: Gap, runs: &[i64], filter: Option<&VmFilter>) -> GapLine {
         last_ok_run: None,
         first_run,
         last_run,
-        runs: runs.len(),
+        runs: runs.count,
         flags_incomplete: true,
         message: String::new(),
     };

@@ -29,7 +29,7 @@ use self::price::Pricing;
 use self::products::{ProductLine, ProductSpec};
 use self::rates::{PvuTable, Rate};
 use super::{ReportError, time};
-use crate::store::read::{Guid, OutcomeKey, Reader, Run, VmState};
+use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmState};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
@@ -272,13 +272,9 @@ pub async fn build<'a>(
         .map_or(first.id, |r| r.id.min(first.id));
     let hi = last.id;
 
-    let outcomes: Vec<OutcomeKey> = db
-        .outcome_keys_between(lo, hi)
-        .await?
-        .into_iter()
-        .filter(|o| all_runs.contains_key(&o.run_id))
-        .collect();
-    let before_window = last_ok_before_window(db, &outcomes, lo).await?;
+    let outcomes: Vec<OutcomeSpan> = db.outcome_spans_overlapping(lo, hi).await?;
+    let window: Vec<&Run> = all_runs.range(lo..=hi).map(|(_, r)| r).collect();
+    let before_window = last_ok_before_window(db, &outcomes, &window, lo).await?;
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
     let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
@@ -289,7 +285,6 @@ pub async fn build<'a>(
         vm_facts: &vm_facts,
         cluster_facts: &cluster_facts,
     };
-    let asm = Assembler::new(&rows, opts.max_staleness, &before_window);
     let (first_spec, other_specs) = specs
         .split_first()
         .ok_or_else(|| ReportError::Option("no product to report on".into()))?;
@@ -298,16 +293,21 @@ pub async fn build<'a>(
         filter: first_spec.filter.as_ref(),
         opts: &opts,
     };
-    let mut report = compute(&asm, &period, &pricing, first_spec, &vm_facts, from, to)?;
-    // Each further product is priced on its own: other products' VMs do not
-    // count toward it, and a VM in two products counts in both.
+    let in_period = |r: &Run| r.started_at >= from && r.started_at <= to;
+    let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+    let priced = price::price_runs(&mut asm, window.iter().copied(), in_period, &pricing);
+    let mut report = compute(priced, &period, &pricing, first_spec, &vm_facts, from, to)?;
+    // Each further product is priced on its own (a sweep of its own): other
+    // products' VMs do not count toward it, and a VM in two products counts
+    // in both.
     for spec in other_specs {
         let pricing = Pricing {
             table: &table,
             filter: spec.filter.as_ref(),
             opts: &opts,
         };
-        let priced = price::price_runs(&asm, &period, &pricing);
+        let mut asm = Assembler::new(&rows, opts.max_staleness, &before_window);
+        let priced = price::price_runs(&mut asm, window.iter().copied(), in_period, &pricing);
         let at = run_time_of(&period, from);
         let line = products::product_line(spec, &priced, &vm_facts, at, lines::day_lines(&priced));
         report.warnings.extend(unmatched_warnings(&line));
@@ -377,12 +377,18 @@ fn period_of(opts: &PvuOptions) -> Result<(DateTime<Utc>, DateTime<Utc>), Report
 /// before it, to tell "stale since run N" from "never collected".
 async fn last_ok_before_window(
     db: Reader<'_>,
-    outcomes: &[OutcomeKey],
+    outcomes: &[OutcomeSpan],
+    window: &[&Run],
     lo: i64,
 ) -> Result<HashMap<String, i64>, ReportError> {
     let mut ok_addresses: BTreeSet<&str> = BTreeSet::new();
     let mut failed_addresses: BTreeSet<&str> = BTreeSet::new();
     for o in outcomes {
+        // Only complete runs of the window count, as the sweep sees them.
+        let lo_i = window.partition_point(|r| r.id < o.first_run_id);
+        if window.get(lo_i).is_none_or(|r| r.id > o.last_run_id) {
+            continue;
+        }
         if o.ok {
             ok_addresses.insert(&o.address);
         } else {
@@ -398,27 +404,33 @@ async fn last_ok_before_window(
     Ok(before_window)
 }
 
-/// Prices every host of every run and assembles the report (no I/O).
+/// Assembles the report from the priced period (no I/O).
 #[allow(clippy::too_many_arguments)]
-fn compute<'a>(
-    asm: &Assembler<'a>,
-    period: &'a [Run],
+fn compute(
+    mut priced: price::Priced<'_>,
+    period: &[Run],
     pricing: &Pricing<'_>,
     spec: &ProductSpec,
     vm_facts: &[crate::store::read::VmFacts],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<PvuReport, ReportError> {
-    let mut priced = price::price_runs(asm, period, pricing);
     let at = run_time_of(period, from);
-    let peaks = arith::period_peaks(&priced.per_run).ok_or(ReportError::NoRunInPeriod {
-        from: time::format(&from),
-        to: time::format(&to),
-    })?;
+    let (Some(sub_capacity), Some(full_capacity)) = (priced.sub_capacity, priced.full_capacity)
+    else {
+        return Err(ReportError::NoRunInPeriod {
+            from: time::format(&from),
+            to: time::format(&to),
+        });
+    };
+    let peaks = arith::PeriodPeaks {
+        sub_capacity,
+        full_capacity,
+    };
     let totals = totals(&peaks, at(peaks.sub_capacity.run_id));
     let mut warnings = BTreeSet::new();
     let hosts = lines::host_lines(&mut priced, &at, &mut warnings);
-    let peak_detail = lines::peak_detail(asm, period, peaks.sub_capacity.run_id, &priced);
+    let peak_detail = lines::peak_detail(&priced);
     let days = lines::day_lines(&priced);
     let product = products::product_line(spec, &priced, vm_facts, &at, days.clone());
     let gaps = std::mem::take(&mut priced.gaps);

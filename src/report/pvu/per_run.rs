@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::report::id_map::{IdMap, IdSet};
-use crate::store::read::{ClusterFacts, Guid, HostFacts, OutcomeKey, Run, VmFacts};
+use crate::store::read::{ClusterFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts};
 
 /// One physical host as it counts in one run.
 #[derive(Debug, Clone)]
@@ -55,30 +55,72 @@ pub struct RunSnapshot<'a> {
     pub gaps: Vec<Gap>,
 }
 
-/// Rows the assembly works from.
+/// Rows the assembly works from: intervals, never one row per host per run.
 pub struct Rows<'a> {
     /// Every complete run that may be referenced, by id.
     pub runs: &'a BTreeMap<i64, Run>,
-    /// Outcomes of complete runs from the look-back window to the period end.
-    pub outcomes: &'a [OutcomeKey],
+    /// Outcome spans meeting the look-back window to the period end, by
+    /// first run then address.
+    pub outcomes: &'a [OutcomeSpan],
     pub host_facts: &'a [HostFacts],
     pub vm_facts: &'a [VmFacts],
     pub cluster_facts: &'a [ClusterFacts],
 }
 
-/// Indexes over the rows, built once; then one snapshot per run on demand
-/// (so a quarter of runs never sits in memory at once).
+/// Rows sorted by first run, and how far the sweep has taken them.
+struct Opening<'a, T> {
+    rows: Vec<&'a T>,
+    next: usize,
+}
+
+impl<'a, T> Opening<'a, T> {
+    fn new(rows: &'a [T], first_run: impl Fn(&T) -> i64) -> Self {
+        let mut rows: Vec<&'a T> = rows.iter().collect();
+        // Stable: rows of one first run keep their (id or address) order.
+        rows.sort_by_key(|r| first_run(r));
+        Opening { rows, next: 0 }
+    }
+
+    /// The rows whose first run is at most `run` not yet taken.
+    fn take_until(&mut self, run: i64, first_run: impl Fn(&T) -> i64) -> &[&'a T] {
+        let from = self.next;
+        while self
+            .rows
+            .get(self.next)
+            .is_some_and(|r| first_run(r) <= run)
+        {
+            self.next += 1;
+        }
+        &self.rows[from..self.next]
+    }
+}
+
+/// One sweep over the runs, oldest first: rows open as their first run
+/// comes and are dropped once no snapshot can use them, so memory follows
+/// the estate and its changes within the staleness limit, not hosts × runs.
 pub struct Assembler<'a> {
     runs: &'a BTreeMap<i64, Run>,
-    by_run: BTreeMap<i64, Vec<&'a OutcomeKey>>,
-    /// address -> ascending (run_id, host_id) of OK outcomes
-    ok_by_address: HashMap<&'a str, Vec<(i64, i64)>>,
+    outcomes: Opening<'a, OutcomeSpan>,
+    /// address → its newest span (by address: outcomes are taken in order)
+    active: BTreeMap<&'a str, &'a OutcomeSpan>,
+    /// address → (run, host) of its newest OK outcome in a run already swept
+    last_ok: HashMap<&'a str, (i64, i64)>,
+    host_rows: Opening<'a, HostFacts>,
+    vm_rows: Opening<'a, VmFacts>,
+    cluster_rows: Opening<'a, ClusterFacts>,
     host_idx: IdMap<i64, Vec<&'a HostFacts>>,
     vm_idx: IdMap<i64, Vec<&'a VmFacts>>,
     clusters: Vec<ClusterView<'a>>,
+    guid_ids: HashMap<&'a str, i64>,
     max_staleness: Duration,
     last_ok_before_window: &'a HashMap<String, i64>,
+    /// The last run swept, so runs are taken in order.
+    swept: i64,
+    runs_since_prune: usize,
 }
+
+/// Runs between two passes that drop rows no snapshot can use any more.
+const PRUNE_EVERY: usize = 64;
 
 impl<'a> Assembler<'a> {
     pub fn new(
@@ -86,65 +128,122 @@ impl<'a> Assembler<'a> {
         max_staleness: Duration,
         last_ok_before_window: &'a HashMap<String, i64>,
     ) -> Assembler<'a> {
-        let mut by_run: BTreeMap<i64, Vec<&'a OutcomeKey>> = BTreeMap::new();
-        let mut ok_by_address: HashMap<&'a str, Vec<(i64, i64)>> = HashMap::new();
-        for o in rows.outcomes {
-            by_run.entry(o.run_id).or_default().push(o);
-            if let (true, Some(h)) = (o.ok, o.host_id) {
-                ok_by_address
-                    .entry(&o.address)
-                    .or_default()
-                    .push((o.run_id, h));
-            }
-        }
-        for v in ok_by_address.values_mut() {
-            v.sort_unstable();
-        }
-        let mut host_idx: IdMap<i64, Vec<&'a HostFacts>> = IdMap::default();
-        for f in rows.host_facts {
-            host_idx.entry(f.host_id).or_default().push(f);
-        }
-        let mut vm_idx: IdMap<i64, Vec<&'a VmFacts>> = IdMap::default();
-        for f in rows.vm_facts {
-            vm_idx.entry(f.host_id).or_default().push(f);
-        }
-
+        // Every VM's row id by GUID over the whole window, as cluster owners
+        // may name a VM before its first row in the sweep.
         let guid_ids: HashMap<&str, i64> = rows
             .vm_facts
             .iter()
             .map(|f| (f.vm.guid.as_str(), f.vm_id))
             .collect();
-        let clusters: Vec<ClusterView<'a>> = rows
-            .cluster_facts
-            .iter()
-            .map(|c| ClusterView {
+        Assembler {
+            runs: rows.runs,
+            outcomes: Opening::new(rows.outcomes, |o| o.first_run_id),
+            active: BTreeMap::new(),
+            last_ok: HashMap::new(),
+            host_rows: Opening::new(rows.host_facts, |f| f.first_run_id),
+            vm_rows: Opening::new(rows.vm_facts, |f| f.first_run_id),
+            cluster_rows: Opening::new(rows.cluster_facts, |f| f.first_run_id),
+            host_idx: IdMap::default(),
+            vm_idx: IdMap::default(),
+            clusters: Vec::new(),
+            guid_ids,
+            max_staleness,
+            last_ok_before_window,
+            swept: i64::MIN,
+            runs_since_prune: 0,
+        }
+    }
+
+    /// Opens the rows that start by `run` and returns the run's outcomes,
+    /// by address.
+    fn open_until(&mut self, run: &Run) -> Vec<&'a OutcomeSpan> {
+        assert!(run.id > self.swept, "runs must be swept oldest first");
+        self.swept = run.id;
+        for &o in self.outcomes.take_until(run.id, |o| o.first_run_id) {
+            self.active.insert(o.address.as_str(), o);
+        }
+        for &f in self.host_rows.take_until(run.id, |f| f.first_run_id) {
+            self.host_idx.entry(f.host_id).or_default().push(f);
+        }
+        for &f in self.vm_rows.take_until(run.id, |f| f.first_run_id) {
+            self.vm_idx.entry(f.host_id).or_default().push(f);
+        }
+        let guid_ids = &self.guid_ids;
+        for &c in self.cluster_rows.take_until(run.id, |f| f.first_run_id) {
+            self.clusters.push(ClusterView {
                 facts: c,
                 owner_ids: c
                     .vm_owners
                     .iter()
                     .map(|o| guid_ids.get(o.vm_guid.as_str()).copied())
                     .collect(),
-            })
-            .collect();
-        Assembler {
-            runs: rows.runs,
-            by_run,
-            ok_by_address,
-            host_idx,
-            vm_idx,
-            clusters,
-            max_staleness,
-            last_ok_before_window,
+            });
+        }
+        self.runs_since_prune += 1;
+        if self.runs_since_prune >= PRUNE_EVERY {
+            self.runs_since_prune = 0;
+            self.prune(run);
+        }
+        self.active
+            .values()
+            .copied()
+            .filter(|o| o.first_run_id <= run.id && run.id <= o.last_run_id)
+            .collect()
+    }
+
+    /// Drops rows that ended before any run a snapshot of `run` or later may
+    /// use: its own, or one started within the staleness limit before it.
+    fn prune(&mut self, run: &Run) {
+        let oldest_usable = run.started_at - self.max_staleness;
+        let keep_from = self
+            .runs
+            .values()
+            .filter(|r| r.started_at >= oldest_usable)
+            .map(|r| r.id)
+            .min()
+            .unwrap_or(run.id)
+            .min(run.id);
+        self.active.retain(|_, o| o.last_run_id >= run.id);
+        self.host_idx.retain(|_, v| {
+            v.retain(|f| f.last_run_id >= keep_from);
+            !v.is_empty()
+        });
+        self.vm_idx.retain(|_, v| {
+            v.retain(|f| f.last_run_id >= keep_from);
+            !v.is_empty()
+        });
+        self.clusters.retain(|c| c.facts.last_run_id >= run.id);
+    }
+
+    /// Takes a run of the look-back window into account without pricing it:
+    /// its OK outcomes may be carried forward into the period.
+    pub fn look_back(&mut self, run: &'a Run) {
+        let outcomes = self.open_until(run);
+        self.remember_ok(run.id, &outcomes);
+    }
+
+    fn remember_ok(&mut self, run_id: i64, outcomes: &[&'a OutcomeSpan]) {
+        for &o in outcomes {
+            if let (true, Some(h)) = (o.ok, o.host_id) {
+                self.last_ok.insert(o.address.as_str(), (run_id, h));
+            }
         }
     }
 
-    /// What `run` says about the estate.
-    pub fn snapshot(&self, run: &'a Run) -> RunSnapshot<'a> {
-        let outcomes = self.by_run.get(&run.id).map(Vec::as_slice).unwrap_or(&[]);
+    /// What `run` says about the estate. Runs must come oldest first (each
+    /// complete run of the window once, through this or `look_back`).
+    pub fn snapshot(&mut self, run: &'a Run) -> RunSnapshot<'a> {
+        let outcomes = self.open_until(run);
+        let snap = self.assemble(run, &outcomes);
+        self.remember_ok(run.id, &outcomes);
+        snap
+    }
+
+    fn assemble(&self, run: &'a Run, outcomes: &[&'a OutcomeSpan]) -> RunSnapshot<'a> {
         let mut gaps = Vec::new();
         // host_id -> (address, snapshot run, carried, outcome time)
         let mut chosen: BTreeMap<i64, (&'a str, i64, bool, DateTime<Utc>)> = BTreeMap::new();
-        for o in outcomes {
+        for &o in outcomes {
             let pick = if o.ok {
                 match o.host_id {
                     Some(h) => Some((h, run.id, false)),
@@ -156,10 +255,7 @@ impl<'a> Assembler<'a> {
                     }
                 }
             } else {
-                let last = self
-                    .ok_by_address
-                    .get(o.address.as_str())
-                    .and_then(|v| v.iter().rev().find(|(r, _)| *r < run.id).copied());
+                let last = self.last_ok.get(o.address.as_str()).copied();
                 let fresh_enough = last.and_then(|(r, h)| {
                     let at = self.runs.get(&r)?.started_at;
                     (run.started_at - at <= self.max_staleness).then_some((h, r))
@@ -365,13 +461,26 @@ mod tests {
         }
     }
 
-    fn out(run_id: i64, address: &str, host_id: Option<i64>, ok: bool) -> OutcomeKey {
-        OutcomeKey {
-            run_id,
+    fn out(run_id: i64, address: &str, host_id: Option<i64>, ok: bool) -> OutcomeSpan {
+        OutcomeSpan {
             address: address.into(),
+            first_run_id: run_id,
+            last_run_id: run_id,
             host_id,
             ok,
         }
+    }
+
+    /// Sweeps every run before `id`, then snapshots `id`.
+    fn snap_at<'a>(
+        asm: &mut Assembler<'a>,
+        runs: &'a BTreeMap<i64, Run>,
+        id: i64,
+    ) -> RunSnapshot<'a> {
+        for r in runs.range(..id).map(|(_, r)| r) {
+            asm.look_back(r);
+        }
+        asm.snapshot(&runs[&id])
     }
 
     fn facts(id: i64, host_id: i64, first: i64, last: i64, name: &str) -> HostFacts {
@@ -429,8 +538,8 @@ mod tests {
             cluster_facts: &[],
         };
         let none = HashMap::new();
-        let asm = Assembler::new(&rows, Duration::hours(24), &none);
-        let snap = asm.snapshot(&runs[&2]);
+        let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = snap_at(&mut asm, &runs, 2);
         assert_eq!(snap.hosts.len(), 1);
         let h = &snap.hosts[0];
         assert!(!h.carried_forward);
@@ -452,8 +561,8 @@ mod tests {
             cluster_facts: &[],
         };
         let before: HashMap<String, i64> = [("y".to_string(), 7)].into();
-        let asm = Assembler::new(&rows, Duration::hours(24), &before);
-        let snap = asm.snapshot(&runs[&9]);
+        let mut asm = Assembler::new(&rows, Duration::hours(24), &before);
+        let snap = snap_at(&mut asm, &runs, 9);
         assert!(snap.hosts.is_empty());
         assert_eq!(
             snap.gaps,
@@ -492,8 +601,8 @@ mod tests {
             cluster_facts: &[],
         };
         let none = HashMap::new();
-        let asm = Assembler::new(&rows, Duration::hours(24), &none);
-        let snap = asm.snapshot(&runs[&3]);
+        let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = snap_at(&mut asm, &runs, 3);
         let vms: Vec<(i64, usize, bool)> = snap
             .hosts
             .iter()
@@ -544,8 +653,8 @@ mod tests {
             cluster_facts: &cf,
         };
         let none = HashMap::new();
-        let asm = Assembler::new(&rows, Duration::hours(24), &none);
-        let snap = asm.snapshot(&runs[&1]);
+        let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
+        let snap = snap_at(&mut asm, &runs, 1);
         assert_eq!(
             snap.gaps,
             [

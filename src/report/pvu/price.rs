@@ -1,10 +1,12 @@
-//! Pricing every host of every run of the period, one run at a time: only
-//! the figures stay, with what is needed to trace a figure back to its host
-//! (never the VM lists of every run).
+//! Pricing every host of every run of the period, one run at a time, folding
+//! each run into the peaks as it comes: what stays is per host, per day and
+//! per run total, never per host per run (nor the VM lists of every run).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::arith::{self, HostFigures, RunFigures};
+use chrono::NaiveDate;
+
+use super::arith::{self, AtRun, HostFigures, RunFigures};
 use super::per_run::{Assembler, Gap, HostAtRun, RunSnapshot};
 use super::rates::{PvuTable, Rate};
 use super::vm_filter::VmFilter;
@@ -31,19 +33,51 @@ pub(super) struct HostAgg<'a> {
     pub dropped: BTreeSet<&'a str>,
 }
 
+/// A host's highest sub-capacity figures (the first run reaching them).
+pub(super) type HostPeak<'a> = (HostFigures, i64, HostRun<'a>);
+
+/// One UTC day folded: the worst instant totals and each host's own peak.
+pub(super) struct DayFold<'a> {
+    pub sub_capacity: AtRun,
+    pub full_capacity: AtRun,
+    pub hosts: BTreeMap<i64, HostPeak<'a>>,
+    pub runs: usize,
+}
+
+/// The runs a gap was seen in.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct GapRuns {
+    pub first: i64,
+    pub last: i64,
+    pub count: usize,
+}
+
+/// What the sub-capacity peak run counted: each host's VMs at that run.
+pub(super) type PeakRun<'a> = Vec<(i64, Vec<&'a VmFacts>)>;
+
 /// Everything one pass over the period leaves behind.
 #[derive(Default)]
 pub(super) struct Priced<'a> {
-    pub per_run: Vec<RunFigures<i64>>,
-    /// (run, host) → what the host contributed.
-    pub traces: IdMap<(i64, i64), HostRun<'a>>,
+    /// The period peaks of the instant totals (`arith::period_peaks`).
+    pub sub_capacity: Option<AtRun>,
+    pub full_capacity: Option<AtRun>,
+    /// Each host's own peak over the period (`arith::host_peaks`).
+    pub host_peaks: BTreeMap<i64, HostPeak<'a>>,
+    /// `arith::daily_max`, folded.
+    pub days: BTreeMap<NaiveDate, DayFold<'a>>,
+    /// Each region's peaks (`regions::regional_peaks`, folded).
+    pub regions: BTreeMap<String, (Option<AtRun>, Option<AtRun>)>,
+    /// The hosts and VMs of the sub-capacity peak run, and what each priced
+    /// host contributed to it.
+    pub peak_run: PeakRun<'a>,
+    pub peak_traces: IdMap<i64, HostPeak<'a>>,
     pub aggs: BTreeMap<i64, HostAgg<'a>>,
     /// Rates per host-facts row and counted-ness per VM-facts row are fixed
     /// for the period: computed once, not once per run.
     pub rates: IdMap<i64, Rate>,
     pub counted_rows: IdMap<i64, bool>,
     /// Each gap with the runs it was seen in.
-    pub gaps: BTreeMap<Gap, Vec<i64>>,
+    pub gaps: BTreeMap<Gap, GapRuns>,
     pub runs: Vec<RunLine>,
 }
 
@@ -66,50 +100,86 @@ impl Pricing<'_> {
     }
 }
 
-/// Prices every run of `period` in order.
+/// Sweeps every run of `window` in order (complete runs, oldest first),
+/// pricing those `in_period` says are in the period.
 pub(super) fn price_runs<'a>(
-    asm: &Assembler<'a>,
-    period: &'a [Run],
+    asm: &mut Assembler<'a>,
+    window: impl IntoIterator<Item = &'a Run>,
+    in_period: impl Fn(&Run) -> bool,
     pricing: &Pricing<'_>,
 ) -> Priced<'a> {
     let mut priced = Priced::default();
-    for run in period {
-        let snap = asm.snapshot(run);
-        priced.price_run(&snap, pricing);
+    for run in window {
+        if in_period(run) {
+            let snap = asm.snapshot(run);
+            priced.price_run(&snap, pricing);
+        } else {
+            asm.look_back(run);
+        }
     }
     priced
+}
+
+/// `arith::keep_max`: strictly greater, so ties keep the earliest run.
+fn keep_max(slot: &mut Option<AtRun>, value: i64, run_id: i64) -> bool {
+    let better = slot.is_none_or(|s| value > s.value);
+    if better {
+        *slot = Some(AtRun { value, run_id });
+    }
+    better
+}
+
+fn keep_max_at(slot: &mut AtRun, value: i64, run_id: i64) {
+    if value > slot.value {
+        *slot = AtRun { value, run_id };
+    }
+}
+
+/// `arith::host_peaks` for one more run.
+fn keep_host_peak<'a>(
+    peaks: &mut BTreeMap<i64, HostPeak<'a>>,
+    host: i64,
+    run: i64,
+    t: HostRun<'a>,
+) {
+    match peaks.get_mut(&host) {
+        Some(slot) if t.figures.sub_capacity_pvu > slot.0.sub_capacity_pvu => {
+            *slot = (t.figures, run, t)
+        }
+        Some(_) => {}
+        None => {
+            peaks.insert(host, (t.figures, run, t));
+        }
+    }
 }
 
 impl<'a> Priced<'a> {
     fn price_run(&mut self, snap: &RunSnapshot<'a>, pricing: &Pricing<'_>) {
         let run_id = snap.run.id;
         let mut hosts = Vec::new();
+        let mut traces = Vec::new();
         for h in &snap.hosts {
             match self.price_host(h, pricing) {
                 Some(figures) => {
                     hosts.push((h.host_id, figures));
-                    self.traces.insert(
-                        (run_id, h.host_id),
-                        HostRun {
-                            address: h.address,
-                            facts: h.facts,
-                            snapshot_run: h.snapshot_run,
-                            carried_forward: h.carried_forward,
-                            figures,
-                        },
-                    );
+                    traces.push(HostRun {
+                        address: h.address,
+                        facts: h.facts,
+                        snapshot_run: h.snapshot_run,
+                        carried_forward: h.carried_forward,
+                        figures,
+                    });
                 }
-                None => self
-                    .gaps
-                    .entry(Gap::NoFacts {
+                None => self.gap_seen(
+                    &Gap::NoFacts {
                         address: h.address.to_string(),
-                    })
-                    .or_default()
-                    .push(run_id),
+                    },
+                    run_id,
+                ),
             }
         }
         for g in &snap.gaps {
-            self.gaps.entry(g.clone()).or_default().push(run_id);
+            self.gap_seen(g, run_id);
         }
         let rf = RunFigures {
             run_id,
@@ -131,7 +201,99 @@ impl<'a> Priced<'a> {
             sub_capacity_pvu: t.sub_capacity_pvu,
             full_capacity_pvu: t.full_capacity_pvu,
         });
-        self.per_run.push(rf);
+        self.fold(snap, &rf, traces);
+    }
+
+    /// Folds one priced run into the period, host and day peaks.
+    fn fold(&mut self, snap: &RunSnapshot<'a>, rf: &RunFigures<i64>, traces: Vec<HostRun<'a>>) {
+        let (run_id, t) = (rf.run_id, rf.totals());
+        if keep_max(&mut self.sub_capacity, t.sub_capacity_pvu, run_id) {
+            // Only the peak run's VM lists are kept (as references).
+            self.peak_run = snap
+                .hosts
+                .iter()
+                .map(|h| (h.host_id, h.vms.clone()))
+                .collect();
+            self.peak_traces = rf
+                .hosts
+                .iter()
+                .zip(&traces)
+                .map(|((host, f), tr)| (*host, (*f, run_id, *tr)))
+                .collect();
+        }
+        keep_max(&mut self.full_capacity, t.full_capacity_pvu, run_id);
+        let mut by_region: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        for ((_, f), tr) in rf.hosts.iter().zip(&traces) {
+            let r = by_region.entry(tr.facts.region.as_str()).or_default();
+            r.0 = r.0.saturating_add(f.sub_capacity_pvu);
+            r.1 = r.1.saturating_add(f.full_capacity_pvu);
+        }
+        for (region, (sub, full)) in by_region {
+            let slot = self.regions.entry(region.to_string()).or_default();
+            keep_max(&mut slot.0, sub, run_id);
+            keep_max(&mut slot.1, full, run_id);
+        }
+        let day = match self.days.entry(rf.day) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                let d = e.into_mut();
+                keep_max_at(&mut d.sub_capacity, t.sub_capacity_pvu, run_id);
+                keep_max_at(&mut d.full_capacity, t.full_capacity_pvu, run_id);
+                d.runs += 1;
+                d
+            }
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(DayFold {
+                sub_capacity: AtRun {
+                    value: t.sub_capacity_pvu,
+                    run_id,
+                },
+                full_capacity: AtRun {
+                    value: t.full_capacity_pvu,
+                    run_id,
+                },
+                hosts: BTreeMap::new(),
+                runs: 1,
+            }),
+        };
+        for ((host, _), tr) in rf.hosts.iter().zip(traces) {
+            keep_host_peak(&mut day.hosts, *host, run_id, tr);
+            keep_host_peak(&mut self.host_peaks, *host, run_id, tr);
+        }
+    }
+
+    /// The regional peaks as `regions::regional_peaks` gives them.
+    pub fn region_peaks(&self) -> BTreeMap<String, super::regions::RegionPeaks> {
+        self.regions
+            .iter()
+            .filter_map(|(region, (sub, full))| {
+                Some((
+                    region.clone(),
+                    super::regions::RegionPeaks {
+                        sub_capacity: (*sub)?,
+                        full_capacity: (*full)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn gap_seen(&mut self, g: &Gap, run_id: i64) {
+        match self.gaps.get_mut(g) {
+            Some(r) => {
+                r.first = r.first.min(run_id);
+                r.last = r.last.max(run_id);
+                r.count += 1;
+            }
+            None => {
+                self.gaps.insert(
+                    g.clone(),
+                    GapRuns {
+                        first: run_id,
+                        last: run_id,
+                        count: 1,
+                    },
+                );
+            }
+        }
     }
 
     /// One host's figures in one run; `None` without a core count.

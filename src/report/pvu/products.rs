@@ -9,11 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::price::Priced;
-use super::regions::{overall, regional_peaks};
+use super::regions::overall;
 use super::vm_filter::VmFilter;
 use super::{DayLine, arith, time};
 use crate::report::ReportError;
-use crate::store::DEFAULT_REGION;
 use crate::store::read::VmFacts;
 
 /// The product every VM belongs to when no list is given.
@@ -121,13 +120,7 @@ pub(super) fn product_line(
     at: impl Fn(i64) -> DateTime<Utc>,
     days: Vec<DayLine>,
 ) -> ProductLine {
-    let region_of = |run: i64, host: &i64| {
-        priced
-            .traces
-            .get(&(run, *host))
-            .map_or_else(|| DEFAULT_REGION.to_string(), |t| t.facts.region.clone())
-    };
-    let peaks = regional_peaks(&priced.per_run, region_of);
+    let peaks = priced.region_peaks();
     let (sub, full) = overall(&peaks);
     let regions = peaks
         .into_iter()

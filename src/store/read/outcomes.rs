@@ -66,6 +66,26 @@ pub struct OutcomeKey {
     pub ok: bool,
 }
 
+/// Runs `first_run_id..=last_run_id` in which some address reached
+/// `host_id` OK (every run in between that exists; any run status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct OkSpan {
+    pub host_id: i64,
+    pub first_run_id: i64,
+    pub last_run_id: i64,
+}
+
+/// An address's outcome, the same in every run `first_run_id..=last_run_id`
+/// (keys only, as `OutcomeKey`).
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OutcomeSpan {
+    pub address: String,
+    pub first_run_id: i64,
+    pub last_run_id: i64,
+    pub host_id: Option<i64>,
+    pub ok: bool,
+}
+
 /// A host as people know it: its newest name (host facts) and address (the
 /// newest outcome naming it).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -199,6 +219,36 @@ impl<'a> Reader<'a> {
         .fetch_one(self.pool)
         .await?;
         Ok(row.0)
+    }
+
+    /// Every span of runs in which an address reached a known host OK,
+    /// as `(host_id, first_run_id, last_run_id)`, by host then first run:
+    /// one row per unchanged stretch, not per run.
+    pub async fn ok_spans(&self) -> Result<Vec<OkSpan>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT host_id, first_run_id, last_run_id FROM outcome_spans \
+             WHERE status = 'ok' AND host_id IS NOT NULL ORDER BY host_id, first_run_id",
+        )
+        .fetch_all(self.pool)
+        .await?)
+    }
+
+    /// Spans of outcomes whose runs meet `[lo, hi]`, by first run then
+    /// address: the per-run outcomes without expanding them per run.
+    pub async fn outcome_spans_overlapping(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<OutcomeSpan>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT address, first_run_id, last_run_id, host_id, status = 'ok' AS ok \
+             FROM outcome_spans WHERE last_run_id >= $1 AND first_run_id <= $2 \
+             ORDER BY first_run_id, address",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(self.pool)
+        .await?)
     }
 
     /// Each host's newest name (host facts) and address (outcomes), by host id.
