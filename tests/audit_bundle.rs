@@ -273,6 +273,14 @@ async fn runs_and_trail_hold_what_the_database_holds() {
         .await
         .unwrap();
     db.host_facts(3, 3, 3, &xeon("HV03", 2, 8)).await;
+    // HV01 moved from the default region to AMER at run 3.
+    sqlx::query("UPDATE host_facts SET last_run_id = 2 WHERE host_id = 1")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut moved = xeon("HV01", 2, 16);
+    moved.region = "AMER";
+    db.host_facts(1, 3, 3, &moved).await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b.zip");
     let o = snapshot(&db.path, &dir.path().join("k.pem"), &out);
@@ -297,6 +305,10 @@ async fn runs_and_trail_hold_what_the_database_holds() {
         "{trail}"
     );
     assert!(trail.contains(",pvu_table,"), "{trail}");
+    assert!(
+        trail.contains("2026-11-01T03:00:00Z,3,host_region_changed,HV01,default -> AMER"),
+        "{trail}"
+    );
     // The builtin table's checksum is the checksum of the shipped file.
     let shipped =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/pvu-table.toml")).unwrap();

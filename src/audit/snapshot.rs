@@ -112,6 +112,12 @@ pub async fn build_files(
     };
 
     let prunes = store.reader().prunes().await?;
+    let moves = match (runs.first(), runs.last()) {
+        (Some(a), Some(b)) => {
+            region_moves(store.reader().host_facts_overlapping(a.id, b.id).await?)
+        }
+        _ => Vec::new(),
+    };
     let coverage = report::coverage::build(
         store,
         report::CoverageOptions {
@@ -129,7 +135,7 @@ pub async fn build_files(
         BundleFile::new("runs.csv", runs_csv(&runs)?),
         BundleFile::new(
             "audit_trail.csv",
-            audit_trail_csv(&runs, &outcomes, &prunes, &table, &table_bytes)?,
+            audit_trail_csv(&runs, &outcomes, &moves, &prunes, &table, &table_bytes)?,
         ),
         BundleFile::new("data_condition.txt", data_condition(&pvu, &runs, &coverage)),
     ];
@@ -192,10 +198,36 @@ fn runs_csv(runs: &[Run]) -> Result<Vec<u8>, AuditError> {
         .map_err(|e| err(csv::Error::from(e.into_error())))
 }
 
+/// A host whose licence region changed: (run it changed at, host, from, to).
+type RegionMove = (i64, String, String, String);
+
+/// Consecutive fact rows of one host with different regions.
+fn region_moves(mut facts: Vec<crate::store::read::HostFacts>) -> Vec<RegionMove> {
+    facts.sort_by_key(|f| (f.host_id, f.first_run_id));
+    facts
+        .windows(2)
+        .filter(|w| w[0].host_id == w[1].host_id && w[0].region != w[1].region)
+        .map(|w| {
+            let name = w[1]
+                .host
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("host {}", w[1].host_id));
+            (
+                w[1].first_run_id,
+                name,
+                w[0].region.clone(),
+                w[1].region.clone(),
+            )
+        })
+        .collect()
+}
+
 /// `audit_trail.csv`: what changed across the period's runs.
 fn audit_trail_csv(
     runs: &[Run],
     outcomes: &[OutcomeKey],
+    moves: &[RegionMove],
     prunes: &[PruneRecord],
     table: &PvuTable,
     table_bytes: &[u8],
@@ -281,6 +313,16 @@ fn audit_trail_csv(
         // the configuration, so it does not become the reference.
         if run.is_complete() {
             previous = Some(addresses);
+        }
+        for (_, host, from, to) in moves.iter().filter(|m| m.0 == run.id) {
+            w.write_record([
+                at.as_str(),
+                &id,
+                "host_region_changed",
+                host,
+                &format!("{from} -> {to}"),
+            ])
+            .map_err(&err)?;
         }
     }
     // Every prune ever made: what was cut may sit before the period, but
