@@ -33,59 +33,67 @@ pub enum ConfigError {
     },
 }
 
-/// Per-host settings as written; every field may come from `[defaults]`.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    transport: Option<Scheme>,
-    port: Option<u16>,
-    auth: Option<String>,
-    username: Option<String>,
-    password_env: Option<String>,
-    password_file: Option<PathBuf>,
-    encryption: Option<Encryption>,
-    ca_file: Option<PathBuf>,
-    cert_thumbprint: Option<String>,
-    insecure_skip_verify: Option<bool>,
-    timeout_secs: Option<u64>,
-    /// Only meaningful in `[defaults]`.
-    concurrency: Option<usize>,
-    /// Socket address to dial instead of resolving `address` (tests, split DNS).
-    connect_to: Option<String>,
-    /// Kerberos realm of the account (default: the domain of user@domain).
-    realm: Option<String>,
-    /// `host[:port]` of a KDC (default: krb5.conf).
-    kdc: Option<String>,
-    /// Service class of the host principal (default WSMAN).
-    spn_service: Option<String>,
-    /// Licence region of the host (pvu.md; default "default").
-    region: Option<String>,
+/// Declares the per-host keys once. `[defaults]` (`RawSettings`) and each
+/// `[[host]]` (`RawHost`) accept the same keys, plus their own: `concurrency`
+/// in `[defaults]`; `address` and `connect_to` (one host's socket, never a
+/// default) in `[[host]]`. `RawHost::over` lets a key the host sets win.
+macro_rules! host_settings {
+    ($( $(#[doc = $doc:literal])* $field:ident : $ty:ty, )*) => {
+        /// Per-host settings as written in `[defaults]`, and a host's merged result.
+        #[derive(Debug, Default, Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RawSettings {
+            $( $(#[doc = $doc])* $field: Option<$ty>, )*
+            /// Only meaningful in `[defaults]`.
+            concurrency: Option<usize>,
+            /// Set on a merged host only, from its `[[host]]` table.
+            #[serde(skip)]
+            connect_to: Option<String>,
+        }
+
+        /// One `[[host]]` table as written.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RawHost {
+            address: String,
+            $( $(#[doc = $doc])* $field: Option<$ty>, )*
+            /// Socket address to dial instead of resolving `address` (tests, split DNS).
+            connect_to: Option<String>,
+        }
+
+        impl RawHost {
+            /// This host's settings over `[defaults]`, key by key.
+            fn over(self, d: &RawSettings) -> RawSettings {
+                RawSettings {
+                    $( $field: self.$field.or_else(|| d.$field.clone()), )*
+                    concurrency: d.concurrency,
+                    connect_to: self.connect_to,
+                }
+            }
+        }
+    };
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawHost {
-    address: String,
-    transport: Option<Scheme>,
-    port: Option<u16>,
-    auth: Option<String>,
-    username: Option<String>,
-    password_env: Option<String>,
-    password_file: Option<PathBuf>,
-    encryption: Option<Encryption>,
-    ca_file: Option<PathBuf>,
-    cert_thumbprint: Option<String>,
-    insecure_skip_verify: Option<bool>,
-    timeout_secs: Option<u64>,
-    connect_to: Option<String>,
+host_settings! {
+    transport: Scheme,
+    port: u16,
+    auth: String,
+    username: String,
+    password_env: String,
+    password_file: PathBuf,
+    encryption: Encryption,
+    ca_file: PathBuf,
+    cert_thumbprint: String,
+    insecure_skip_verify: bool,
+    timeout_secs: u64,
     /// Kerberos realm of the account (default: the domain of user@domain).
-    realm: Option<String>,
+    realm: String,
     /// `host[:port]` of a KDC (default: krb5.conf).
-    kdc: Option<String>,
+    kdc: String,
     /// Service class of the host principal (default WSMAN).
-    spn_service: Option<String>,
+    spn_service: String,
     /// Licence region of the host (pvu.md; default "default").
-    region: Option<String>,
+    region: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -364,35 +372,13 @@ impl Config {
 }
 
 fn merge(d: &RawSettings, h: RawHost) -> RawSettings {
-    let host_secret = h.password_env.is_some() || h.password_file.is_some();
-    RawSettings {
-        transport: h.transport.or(d.transport),
-        port: h.port.or(d.port),
-        auth: h.auth.or_else(|| d.auth.clone()),
-        username: h.username.or_else(|| d.username.clone()),
-        // A host that names one secret source replaces the default's, whichever kind.
-        password_env: if host_secret {
-            h.password_env
-        } else {
-            d.password_env.clone()
-        },
-        password_file: if host_secret {
-            h.password_file
-        } else {
-            d.password_file.clone()
-        },
-        encryption: h.encryption.or(d.encryption),
-        ca_file: h.ca_file.or_else(|| d.ca_file.clone()),
-        cert_thumbprint: h.cert_thumbprint.or_else(|| d.cert_thumbprint.clone()),
-        insecure_skip_verify: h.insecure_skip_verify.or(d.insecure_skip_verify),
-        timeout_secs: h.timeout_secs.or(d.timeout_secs),
-        concurrency: d.concurrency,
-        connect_to: h.connect_to,
-        realm: h.realm.or_else(|| d.realm.clone()),
-        kdc: h.kdc.or_else(|| d.kdc.clone()),
-        spn_service: h.spn_service.or_else(|| d.spn_service.clone()),
-        region: h.region.or_else(|| d.region.clone()),
+    // A host that names one secret source replaces the default's, whichever kind.
+    let host_secret = (h.password_env.clone(), h.password_file.clone());
+    let mut merged = h.over(d);
+    if host_secret.0.is_some() || host_secret.1.is_some() {
+        (merged.password_env, merged.password_file) = host_secret;
     }
+    merged
 }
 
 /// Reads each secret source once, however many hosts use it.
@@ -525,6 +511,17 @@ timeout_secs = 5
         let msg = err.to_string();
         assert!(msg.contains("pasword_env"), "{msg}");
         assert!(msg.contains("line 3"), "{msg}");
+    }
+
+    #[test]
+    fn connect_to_in_defaults_is_refused_not_ignored() {
+        // It was accepted and silently dropped: one socket for every host
+        // is never meant, so the key belongs to a `[[host]]` only.
+        let err =
+            parse("[defaults]\nconnect_to='127.0.0.1:5985'\n[[host]]\naddress='a'\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("connect_to"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
     }
 
     #[test]
