@@ -410,7 +410,7 @@ async fn vm_list_matches_guid_bios_guid_in_either_order_and_name() {
     let names: Vec<_> = r.peak_detail[0]
         .vms
         .iter()
-        .map(|v| v.name.clone().unwrap())
+        .map(|v| v.vm.name.clone().unwrap())
         .collect();
     assert_eq!(names, ["A", "B", "DB2-Prod"]);
 }

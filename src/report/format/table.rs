@@ -240,10 +240,10 @@ pub fn pvu(r: &crate::report::PvuReport, out: &mut dyn Write) -> Result<(), Repo
             for v in &h.vms {
                 peak.add_row(vec![
                     Cell::new(&host),
-                    Cell::new(opt_str(&v.name)),
-                    Cell::new(&v.id),
-                    Cell::new(v.state),
-                    opt_num(&v.vcpus),
+                    Cell::new(opt_str(&v.vm.name)),
+                    Cell::new(&v.vm.guid),
+                    Cell::new(v.vm.state),
+                    opt_num(&v.vm.vcpus),
                     num(v.licensable_cores),
                 ]);
             }

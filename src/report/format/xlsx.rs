@@ -454,10 +454,10 @@ pub fn pvu(r: &crate::report::PvuReport) -> Result<Vec<u8>, ReportError> {
                 XCell::s(&h.address),
                 XCell::os(&h.name),
                 XCell::Bool(h.carried_forward),
-                XCell::os(&v.name),
-                XCell::s(&v.id),
-                XCell::s(v.state),
-                XCell::oi(v.vcpus),
+                XCell::os(&v.vm.name),
+                XCell::s(&v.vm.guid),
+                XCell::s(v.vm.state),
+                XCell::oi(v.vm.vcpus),
                 XCell::Int(v.licensable_cores),
             ]);
         }

@@ -121,18 +121,15 @@ pub(super) fn peak_detail(priced: &Priced<'_>) -> Vec<PeakHost> {
                 .iter()
                 .filter(|v| priced.counted_rows.get(&v.id).copied().unwrap_or(false))
                 .map(|v| PeakVm {
-                    id: v.vm.guid.clone(),
-                    name: v.vm.name.clone(),
-                    state: v.vm.state,
-                    vcpus: v.vm.vcpus,
                     // Unknown vCPUs count as the whole host.
                     licensable_cores: match v.vm.vcpus {
                         Some(n) => arith::vm_licensable_cores(n, t.figures.cores),
                         None => t.figures.cores,
                     },
+                    vm: v.vm.clone(),
                 })
                 .collect();
-            vms.sort_by(|a, b| a.id.cmp(&b.id));
+            vms.sort_by(|a, b| a.vm.guid.cmp(&b.vm.guid));
             Some(PeakHost {
                 host_id: *host_id,
                 address: t.address.to_string(),

@@ -29,7 +29,7 @@ use self::price::Pricing;
 use self::products::{ProductLine, ProductSpec};
 use self::rates::{PvuTable, Rate};
 use super::{ReportError, time};
-use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmState};
+use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmSnapshot, VmState};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
@@ -178,13 +178,25 @@ pub struct PeakHost {
     pub vms: Vec<PeakVm>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A VM counted at the peak: the model's snapshot as stored, and what it
+/// was counted for. The export shows five of its fields (export.md).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PeakVm {
-    pub id: Guid,
-    pub name: Option<String>,
-    pub state: VmState,
-    pub vcpus: Option<u32>,
+    pub vm: VmSnapshot,
     pub licensable_cores: i64,
+}
+
+impl Serialize for PeakVm {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut m = ser.serialize_struct("PeakVm", 5)?;
+        m.serialize_field("id", &self.vm.guid)?;
+        m.serialize_field("name", &self.vm.name)?;
+        m.serialize_field("state", &self.vm.state)?;
+        m.serialize_field("vcpus", &self.vm.vcpus)?;
+        m.serialize_field("licensable_cores", &self.licensable_cores)?;
+        m.end()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -480,5 +492,31 @@ fn totals(peaks: &arith::PeriodPeaks, sub_capacity_peak_at: DateTime<Utc>) -> To
         } else {
             "full_capacity"
         },
+    }
+}
+
+#[cfg(test)]
+mod peak_vm_tests {
+    use super::*;
+
+    #[test]
+    fn a_peak_vm_exports_its_five_fields_in_order_and_nothing_else_of_the_snapshot() {
+        let vm = VmSnapshot {
+            guid: Guid::parse("{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}").unwrap(),
+            name: Some("db2-prod".into()),
+            state: VmState::Running,
+            vcpus: Some(4),
+            memory_mb: Some(8192),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&PeakVm {
+            vm,
+            licensable_cores: 4,
+        })
+        .unwrap();
+        assert_eq!(
+            json,
+            r#"{"id":"0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0","name":"db2-prod","state":"running","vcpus":4,"licensable_cores":4}"#
+        );
     }
 }
