@@ -7,8 +7,8 @@
 Generates a quarter of half-hourly runs with `hvinv generate-history` into
 bench/results/history-<hosts>x<runs>.db (kept and reused: delete it to
 regenerate), then measures, each as a child process reaped with wait4:
-the generation itself, `report pvu` and `report history` over the whole
-period (JSON to /dev/null), and the bytes an unchanged 1,000-host run adds
+the generation itself, `report pvu`, `report history` and `report coverage`
+over the whole period (JSON to /dev/null), and the bytes an unchanged 1,000-host run adds
 to a database (file plus WAL after a checkpoint).
 """
 
@@ -73,7 +73,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=4320)
     ap.add_argument("--binary", default=str(ROOT / "target/release/hvinv"))
     ap.add_argument("--skip", action="append", default=[],
-                    help="pvu, history or growth (repeatable)")
+                    help="pvu, history, coverage or growth (repeatable)")
     ap.add_argument("--json-out")
     a = ap.parse_args()
     if not os.access(a.binary, os.X_OK):
@@ -92,6 +92,9 @@ def main() -> int:
     if "history" not in a.skip:
         out["report_history"] = measured(
             [a.binary, "report", "history", "--db", str(db), *period])
+    if "coverage" not in a.skip:
+        out["report_coverage"] = measured(
+            [a.binary, "report", "coverage", "--db", str(db), *period])
     if "growth" not in a.skip:
         out["unchanged_run"] = growth(a.binary, 1000, workdir)
     out["load_after"] = os.getloadavg()

@@ -30,6 +30,7 @@ async fn generated(dir: &std::path::Path, seed: u64) -> String {
         fail: 0.3,
         interrupt_every: 7,
         seed,
+        record_every_host: false,
     };
     assert_eq!(generate(a).await, Exit::Ok);
     db

@@ -21,6 +21,7 @@ pub mod read;
 mod record;
 mod runs;
 pub mod time;
+mod unchanged;
 mod vms;
 
 pub use error::StoreError;
@@ -31,6 +32,7 @@ pub use read::Reader;
 pub use read::runs::{Run, RunStatus};
 pub use record::HostOutcome;
 pub use time::now_rfc3339;
+pub use unchanged::UnchangedHost;
 
 /// The licence region of a host whose configuration names none (pvu.md).
 pub const DEFAULT_REGION: &str = "default";

@@ -21,6 +21,16 @@ pub struct Churn {
     pub fail: f64,
 }
 
+/// What one run changed.
+pub struct Change {
+    /// Per host: times out in this run.
+    pub failing: Vec<bool>,
+    /// Per host: one of its VMs came, went or changed.
+    pub touched: Vec<bool>,
+    /// Per cluster: one of its nodes was touched.
+    pub cluster_touched: Vec<bool>,
+}
+
 struct Vm {
     guid: String,
     name: String,
@@ -70,11 +80,14 @@ impl Estate {
         lo..(lo + self.cluster_size).min(self.hosts)
     }
 
-    /// Applies one run's worth of change; returns the hosts that fail in it.
-    pub fn advance(&mut self, churn: &Churn) -> Vec<bool> {
+    /// Applies one run's worth of change; returns, per host, whether it
+    /// fails in this run and whether its answer may differ from the last.
+    pub fn advance(&mut self, churn: &Churn) -> Change {
+        let mut touched = vec![false; self.hosts];
         for i in 0..self.vms.len() {
             if self.rng.random_bool(churn.migrate) {
                 let from = self.vms[i].host;
+                touched[from] = true;
                 let range = match self.cluster_of(from) {
                     Some(c) => self.cluster_hosts(c),
                     None => 0..self.hosts,
@@ -82,18 +95,46 @@ impl Estate {
                 if range.len() > 1 {
                     let to = self.rng.random_range(range.start..range.end - 1);
                     self.vms[i].host = if to >= from { to + 1 } else { to };
+                    touched[self.vms[i].host] = true;
                 }
             }
             if self.rng.random_bool(churn.state) {
                 self.vms[i].running = !self.vms[i].running;
+                touched[self.vms[i].host] = true;
             }
             if self.rng.random_bool(churn.vcpus) {
                 self.vms[i].vcpus = [2, 4, 8, 16][self.rng.random_range(0..4)];
+                touched[self.vms[i].host] = true;
             }
         }
-        (0..self.hosts)
+        let failing = (0..self.hosts)
             .map(|_| self.rng.random_bool(churn.fail))
-            .collect()
+            .collect();
+        // A cluster's answer (nodes' VM owners) changes with its nodes' VMs.
+        let mut cluster_touched = vec![false; self.clusters_count()];
+        for h in (0..self.hosts).filter(|&h| touched[h]) {
+            if let Some(c) = self.cluster_of(h) {
+                cluster_touched[c] = true;
+            }
+        }
+        Change {
+            failing,
+            touched,
+            cluster_touched,
+        }
+    }
+
+    fn clusters_count(&self) -> usize {
+        if self.cluster_size > 1 {
+            self.hosts.div_ceil(self.cluster_size)
+        } else {
+            0
+        }
+    }
+
+    /// The cluster `host` belongs to, if any.
+    pub fn cluster_index(&self, host: usize) -> Option<usize> {
+        self.cluster_of(host)
     }
 
     /// Each host's VMs (indexes into the VM list), in VM order.
@@ -109,24 +150,14 @@ impl Estate {
         format!("hv{host:05}.example.test")
     }
 
-    /// Every cluster as its nodes report it, given the placement.
-    pub fn clusters(&self, by_host: &[Vec<usize>]) -> Vec<ClusterSnapshot> {
-        let n = if self.cluster_size > 1 {
-            self.hosts.div_ceil(self.cluster_size)
-        } else {
-            0
-        };
-        (0..n).map(|c| self.cluster(c, by_host)).collect()
-    }
-
-    /// What `host` returns: its hardware, its VMs, its cluster.
+    /// What `host` returns: its hardware, its VMs, its cluster (as
+    /// `cluster` renders it).
     pub fn snapshot(
         &self,
         host: usize,
         vms: &[usize],
-        clusters: &[ClusterSnapshot],
+        cluster: Option<ClusterSnapshot>,
     ) -> HostSnapshot {
-        let cluster = self.cluster_of(host).and_then(|c| clusters.get(c)).cloned();
         let (sockets, cores_per) = if host.is_multiple_of(3) {
             (4, 16)
         } else {
@@ -187,7 +218,8 @@ impl Estate {
         }
     }
 
-    fn cluster(&self, c: usize, by_host: &[Vec<usize>]) -> ClusterSnapshot {
+    /// Cluster `c` as its nodes report it, given the placement.
+    pub fn cluster(&self, c: usize, by_host: &[Vec<usize>]) -> ClusterSnapshot {
         let hosts = self.cluster_hosts(c);
         let mut vm_owners: Vec<VmOwner> = hosts
             .clone()
