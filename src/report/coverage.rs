@@ -1,7 +1,9 @@
 //! `hvinv report coverage` (`shared/spec/audit.md`): evidence that every
-//! configured address was collected, run by run, and that the half-hourly
-//! cadence IBM's sub-capacity rules ask for held. `compute` is pure; the
-//! table and CSV are in `format::coverage`.
+//! configured address was collected, run by run, that every cluster node
+//! was, and that the half-hourly cadence IBM's sub-capacity rules ask for
+//! held. `compute` is pure; the table and CSV are in `format::coverage`.
+
+mod clusters;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +12,8 @@ use serde::Serialize;
 
 use super::{ReportError, time};
 use crate::store::read::{Outcome, Reader, Run};
+
+pub use clusters::ClusterLine;
 
 pub const SCHEMA: &str = "hvinv.coverage/1";
 /// IBM: collect every 30 minutes; 5 minutes of slack for a run's own length.
@@ -23,11 +27,13 @@ pub struct CoverageReport {
     pub period: super::pvu::Period,
     pub cadence_minutes: i64,
     pub slack_minutes: i64,
-    /// Every address OK in every run it was configured in, and no cadence break.
+    /// Every address OK in every run it was configured in, every cluster
+    /// node collected, and no cadence break.
     pub complete: bool,
     pub addresses: Vec<AddressLine>,
     pub runs: Vec<RunLine>,
     pub cadence_breaks: Vec<CadenceBreak>,
+    pub clusters: Vec<ClusterLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,13 +112,39 @@ pub async fn build<'a>(
     for r in &runs {
         outcomes.extend(db.outcomes_for_run(r.id).await?);
     }
-    Ok(compute(&runs, &outcomes, from, to))
+    let clusters = cluster_lines(&db, &runs).await?;
+    Ok(compute(&runs, &outcomes, clusters, from, to))
 }
 
-/// The report from the period's runs (by start) and their outcomes.
+/// The clusters of the period from the fact and outcome intervals meeting it.
+async fn cluster_lines(db: &Reader<'_>, runs: &[Run]) -> Result<Vec<ClusterLine>, ReportError> {
+    let period = clusters::PeriodRuns::new(runs.iter().map(|r| r.id).collect());
+    let (Some(lo), Some(hi)) = (
+        runs.iter().map(|r| r.id).min(),
+        runs.iter().map(|r| r.id).max(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
+    if cluster_facts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let spans = db.outcome_spans_overlapping(lo, hi).await?;
+    let host_facts = db.host_facts_overlapping(lo, hi).await?;
+    Ok(clusters::lines(
+        &period,
+        &spans,
+        &host_facts,
+        &cluster_facts,
+    ))
+}
+
+/// The report from the period's runs (by start), their outcomes and the
+/// period's cluster lines.
 pub fn compute(
     runs: &[Run],
     outcomes: &[Outcome],
+    clusters: Vec<ClusterLine>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> CoverageReport {
@@ -135,7 +167,8 @@ pub fn compute(
     let (run_lines, cadence_breaks) = cadence(runs, &per_run);
     let complete = cadence_breaks.is_empty()
         && addresses.iter().all(|a| a.runs_failed == 0)
-        && runs.iter().all(Run::is_complete);
+        && runs.iter().all(Run::is_complete)
+        && clusters.iter().all(|c| c.nodes_never_collected.is_empty());
     CoverageReport {
         schema: SCHEMA,
         period: super::pvu::Period { from, to },
@@ -145,6 +178,7 @@ pub fn compute(
         addresses,
         runs: run_lines,
         cadence_breaks,
+        clusters,
     }
 }
 
@@ -291,6 +325,7 @@ mod tests {
         let r = compute(
             &runs,
             &outcomes,
+            vec![],
             t("2026-11-01T00:00:00Z"),
             t("2026-11-02T00:00:00Z"),
         );
@@ -354,6 +389,7 @@ mod tests {
         let r = compute(
             &runs,
             &[],
+            vec![],
             t("2026-11-01T00:00:00Z"),
             t("2026-11-02T00:00:00Z"),
         );
