@@ -378,9 +378,19 @@ fn data_condition(pvu: &PvuReport, runs: &[Run], coverage: &report::CoverageRepo
         count(RunStatus::Interrupted),
         count(RunStatus::Running)
     ));
+    // (cluster, node) named by MSCluster but collected OK in no run.
+    let uncollected: Vec<(&str, &str)> = coverage
+        .clusters
+        .iter()
+        .flat_map(|c| {
+            c.nodes_never_collected
+                .iter()
+                .map(move |n| (c.name.as_str(), n.as_str()))
+        })
+        .collect();
     line(format!(
         "condition: {}",
-        if pvu.complete && coverage.cadence_breaks.is_empty() {
+        if pvu.complete && coverage.cadence_breaks.is_empty() && uncollected.is_empty() {
             "COMPLETE: every host counted in every run of the period, collected every half hour"
         } else {
             "INCOMPLETE: see the reasons below"
@@ -429,6 +439,15 @@ fn data_condition(pvu: &PvuReport, runs: &[Run], coverage: &report::CoverageRepo
             time::format(&b.after_at),
             b.next_run,
             time::format(&b.next_at)
+        ));
+    }
+    line(format!(
+        "cluster nodes never collected ({}; IBM: incomplete virtualization):",
+        uncollected.len()
+    ));
+    for (c, n) in uncollected {
+        line(format!(
+            "- cluster {c}: node {n} is a member but was collected OK in no run of the period"
         ));
     }
     let unknown: Vec<&str> = pvu

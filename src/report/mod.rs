@@ -8,6 +8,7 @@ pub mod error;
 pub mod format;
 pub mod history;
 pub(crate) mod id_map;
+pub(crate) mod node_match;
 mod ok_runs;
 pub mod pvu;
 pub mod time;

@@ -1,4 +1,6 @@
-//! `report coverage` as a table (for people) and CSV (one row per address).
+//! `report coverage` as a table (for people) and CSV (one row per address;
+//! the clusters are in the table and JSON only, so the CSV's shape stays
+//! what its consumers read).
 
 use std::io::Write;
 
@@ -36,7 +38,7 @@ pub fn table(r: &CoverageReport, out: &mut dyn Write) -> Result<(), ReportError>
         if r.complete {
             "complete"
         } else {
-            "INCOMPLETE (failures, cadence breaks or interrupted runs below)"
+            "INCOMPLETE (failures, cadence breaks, interrupted runs or uncollected cluster nodes below)"
         }
     )?;
     let mut t = new_table(&[
@@ -86,6 +88,34 @@ pub fn table(r: &CoverageReport, out: &mut dyn Write) -> Result<(), ReportError>
         }
         writeln!(out, "Cadence breaks ({})\n{b}", r.cadence_breaks.len())?;
     }
+    clusters(r, out)
+}
+
+/// The second section: each cluster and the nodes it named that were
+/// never collected.
+fn clusters(r: &CoverageReport, out: &mut dyn Write) -> Result<(), ReportError> {
+    if r.clusters.is_empty() {
+        return Ok(());
+    }
+    let mut t = new_table(&["cluster", "runs", "nodes seen", "nodes never collected"]);
+    for c in &r.clusters {
+        t.add_row(vec![
+            Cell::new(&c.name),
+            Cell::new(format!("{} → {}", c.first_run, c.last_run)),
+            Cell::new(c.nodes_seen.join(", ")),
+            Cell::new(c.nodes_never_collected.join(", ")),
+        ]);
+    }
+    let missing: usize = r
+        .clusters
+        .iter()
+        .map(|c| c.nodes_never_collected.len())
+        .sum();
+    writeln!(
+        out,
+        "\nClusters ({}; {missing} node(s) never collected)\n{t}",
+        r.clusters.len()
+    )?;
     Ok(())
 }
 

@@ -2,11 +2,12 @@
 //! carried forward from their last good snapshot (within the staleness
 //! limit) and every gap named. Pure: works on rows already loaded.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 
 use crate::report::id_map::{IdMap, IdSet};
+use crate::report::node_match::CollectedNames;
 use crate::store::read::{ClusterFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts};
 
 /// One physical host as it counts in one run.
@@ -378,10 +379,6 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) -> IdSet<i64> {
     seen
 }
 
-fn short_name(s: &str) -> String {
-    s.split('.').next().unwrap_or(s).to_ascii_lowercase()
-}
-
 /// A cluster's facts with each owned VM's row id (None: never collected).
 struct ClusterView<'a> {
     facts: &'a ClusterFacts,
@@ -403,20 +400,17 @@ fn cluster_gaps(
     if covering.peek().is_none() {
         return;
     }
-    let mut names: BTreeSet<String> = gapped_addresses.iter().map(|a| short_name(a)).collect();
+    let mut names = CollectedNames::default();
+    for a in gapped_addresses {
+        names.add(a);
+    }
     for h in hosts {
-        for n in [&h.facts.host.name, &h.facts.host.fqdn]
-            .into_iter()
-            .flatten()
-        {
-            names.insert(short_name(n));
-        }
-        names.insert(short_name(h.address));
+        names.add_host(&h.facts.host, h.address);
     }
     for view in covering {
         let c = view.facts;
         for n in &c.nodes {
-            if !names.contains(&short_name(&n.name)) {
+            if !names.has_node(&n.name) {
                 gaps.push(Gap::ClusterNode {
                     cluster: c.name.clone(),
                     node: n.name.clone(),
