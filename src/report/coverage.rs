@@ -11,7 +11,9 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde::Serialize;
 
 use super::{ReportError, time};
-use crate::store::read::{KindSpan, Outcome, Reader, Run};
+#[cfg(test)]
+use crate::store::read::Outcome;
+use crate::store::read::{OutcomeSpan, Reader, Run};
 
 pub use clusters::ClusterLine;
 
@@ -111,8 +113,8 @@ pub async fn build<'a>(
     // Spans, not outcomes run by run: a quarter of half-hourly runs over
     // 1,000 hosts is millions of outcomes but about one span per address.
     let (lo, hi) = id_range(&runs);
-    let spans = db.kind_spans_overlapping(lo, hi).await?;
-    let clusters = cluster_lines(&db, &runs).await?;
+    let spans = db.outcome_spans_overlapping(lo, hi).await?;
+    let clusters = cluster_lines(&db, &runs, &spans).await?;
     Ok(compute_spans(&runs, &spans, clusters, from, to))
 }
 
@@ -123,21 +125,19 @@ fn id_range(runs: &[Run]) -> (i64, i64) {
 }
 
 /// The clusters of the period from the fact and outcome intervals meeting it.
-async fn cluster_lines(db: &Reader<'_>, runs: &[Run]) -> Result<Vec<ClusterLine>, ReportError> {
+async fn cluster_lines(
+    db: &Reader<'_>,
+    runs: &[Run],
+    spans: &[OutcomeSpan],
+) -> Result<Vec<ClusterLine>, ReportError> {
     let period = clusters::PeriodRuns::new(runs.iter().map(|r| r.id).collect());
     let (lo, hi) = id_range(runs);
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
     if cluster_facts.is_empty() {
         return Ok(Vec::new());
     }
-    let spans = db.outcome_spans_overlapping(lo, hi).await?;
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
-    Ok(clusters::lines(
-        &period,
-        &spans,
-        &host_facts,
-        &cluster_facts,
-    ))
+    Ok(clusters::lines(&period, spans, &host_facts, &cluster_facts))
 }
 
 /// How one address ended in one run of the period.
@@ -161,7 +161,9 @@ fn count(per_run: &mut PerRun, s: &Seen<'_>) {
 }
 
 /// The report from the period's runs (by start), their outcomes run by run
-/// and the period's cluster lines: the reference `compute_spans` matches.
+/// and the period's cluster lines: the reference `compute_spans` matches
+/// (tests only: `build` reads spans).
+#[cfg(test)]
 pub fn compute(
     runs: &[Run],
     outcomes: &[Outcome],
@@ -193,7 +195,7 @@ pub fn compute(
 /// product.
 pub fn compute_spans(
     runs: &[Run],
-    spans: &[KindSpan],
+    spans: &[OutcomeSpan],
     clusters: Vec<ClusterLine>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -201,7 +203,7 @@ pub fn compute_spans(
     let start: BTreeMap<i64, DateTime<Utc>> = runs.iter().map(|r| (r.id, r.started_at)).collect();
     // Ids, not starts, bound a span: the period's ids in ascending order.
     let ids: Vec<i64> = start.keys().copied().collect();
-    let mut sorted: Vec<&KindSpan> = spans.iter().collect();
+    let mut sorted: Vec<&OutcomeSpan> = spans.iter().collect();
     sorted.sort_by(|a, b| a.address.cmp(&b.address));
     let mut per_run = PerRun::new();
     let mut addresses = Vec::new();
@@ -476,10 +478,10 @@ mod tests {
             at += Duration::minutes(30 + next(11) as i64);
         }
         let mut outcomes = Vec::new();
-        let mut spans: Vec<KindSpan> = Vec::new();
+        let mut spans: Vec<OutcomeSpan> = Vec::new();
         for a in 0..6 {
             let address = format!("hv{a:02}");
-            let mut open: Option<KindSpan> = None;
+            let mut open: Option<OutcomeSpan> = None;
             for &id in &ids {
                 let kind = match next(10) {
                     0..=5 => Some(None),
@@ -496,10 +498,11 @@ mod tests {
                     Some(s) if s.error_kind.as_deref() == kind => s.last_run_id = id,
                     _ => {
                         spans.extend(open.take());
-                        open = Some(KindSpan {
+                        open = Some(OutcomeSpan {
                             address: address.clone(),
                             first_run_id: id,
                             last_run_id: id,
+                            host_id: None,
                             ok: kind.is_none(),
                             error_kind: kind.map(str::to_string),
                         });

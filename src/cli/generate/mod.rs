@@ -7,10 +7,12 @@ mod estate;
 
 use super::Exit;
 use crate::error::ErrorKind;
+use crate::inventory::ClusterSnapshot;
 use crate::store::{HostOutcome, Store, UnchangedHost};
 use chrono::{DateTime, Duration as Span, Utc};
 use clap::Args;
 pub use estate::{Change, Churn, Estate};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
@@ -199,13 +201,24 @@ async fn one_run(
     let run = store.begin_run_at(estate.hosts() as u32, started).await?;
     let at = started + Span::minutes(1);
     let by_host = estate.placement();
+    // Each cluster rendered once per run, for all of its recorded nodes.
+    let mut clusters: HashMap<usize, ClusterSnapshot> = HashMap::new();
     for chunk in plan.recorded.chunks(BATCH) {
         let batch: Vec<(String, HostOutcome)> = chunk
             .iter()
             .map(|&h| {
+                let cluster = estate
+                    .cluster_index(h)
+                    .filter(|_| !change.failing[h])
+                    .map(|c| {
+                        clusters
+                            .entry(c)
+                            .or_insert_with(|| estate.cluster(c, &by_host))
+                            .clone()
+                    });
                 (
                     Estate::address(h),
-                    outcome(estate, h, change.failing[h], &by_host),
+                    outcome(estate, h, change.failing[h], &by_host[h], cluster),
                 )
             })
             .collect();
@@ -227,7 +240,13 @@ async fn one_run(
 const OK_DURATION: Duration = Duration::from_millis(900);
 const OK_ROUND_TRIPS: u64 = 11;
 
-fn outcome(estate: &Estate, h: usize, failing: bool, by_host: &[Vec<usize>]) -> HostOutcome {
+fn outcome(
+    estate: &Estate,
+    h: usize,
+    failing: bool,
+    vms: &[usize],
+    cluster: Option<ClusterSnapshot>,
+) -> HostOutcome {
     if failing {
         HostOutcome::Failed {
             kind: ErrorKind::Timeout,
@@ -236,9 +255,8 @@ fn outcome(estate: &Estate, h: usize, failing: bool, by_host: &[Vec<usize>]) -> 
             round_trips: 1,
         }
     } else {
-        let cluster = estate.cluster_index(h).map(|c| estate.cluster(c, by_host));
         HostOutcome::Ok {
-            snapshot: estate.snapshot(h, &by_host[h], cluster),
+            snapshot: estate.snapshot(h, vms, cluster),
             duration: OK_DURATION,
             round_trips: OK_ROUND_TRIPS,
         }

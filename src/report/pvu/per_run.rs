@@ -462,6 +462,7 @@ mod tests {
             last_run_id: run_id,
             host_id,
             ok,
+            error_kind: None,
         }
     }
 

@@ -38,7 +38,7 @@ pub use crate::inventory::{
     Guid, HostIdentity, HostSnapshot, Processor, Replication, VmSnapshot, VmState,
 };
 pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
-pub use outcomes::{HostLabel, KindSpan, OkSpan, Outcome, OutcomeKey, OutcomeSpan};
+pub use outcomes::{HostLabel, OkSpan, Outcome, OutcomeKey, OutcomeSpan};
 pub use prunes::PruneRecord;
 pub use runs::Run;
 

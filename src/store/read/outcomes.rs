@@ -84,16 +84,7 @@ pub struct OutcomeSpan {
     pub last_run_id: i64,
     pub host_id: Option<i64>,
     pub ok: bool,
-}
-
-/// An outcome span with its error kind (`None` when OK): what coverage
-/// counts, one row per unchanged stretch instead of one per run.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct KindSpan {
-    pub address: String,
-    pub first_run_id: i64,
-    pub last_run_id: i64,
-    pub ok: bool,
+    /// `None` when OK.
     pub error_kind: Option<String>,
 }
 
@@ -252,27 +243,9 @@ impl<'a> Reader<'a> {
         hi: i64,
     ) -> Result<Vec<OutcomeSpan>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT address, first_run_id, last_run_id, host_id, status = 'ok' AS ok \
+            "SELECT address, first_run_id, last_run_id, host_id, status = 'ok' AS ok, error_kind \
              FROM outcome_spans WHERE last_run_id >= $1 AND first_run_id <= $2 \
              ORDER BY first_run_id, address",
-        )
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(self.pool)
-        .await?)
-    }
-
-    /// As `outcome_spans_overlapping` with the error kinds, by address then
-    /// first run.
-    pub async fn kind_spans_overlapping(
-        &self,
-        lo: i64,
-        hi: i64,
-    ) -> Result<Vec<KindSpan>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT address, first_run_id, last_run_id, status = 'ok' AS ok, error_kind \
-             FROM outcome_spans WHERE last_run_id >= $1 AND first_run_id <= $2 \
-             ORDER BY address, first_run_id",
         )
         .bind(lo)
         .bind(hi)
