@@ -18,6 +18,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,11 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measured(argv: list[str]) -> dict:
     """Runs argv; wall, user+sys CPU and peak RSS of the child alone."""
-    t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
+    # stderr goes to a file, not a pipe: a pipe nobody reads until the
+    # child exits fills at 64 KiB and stops the child.
+    with tempfile.TemporaryFile() as errf:
+        t0 = time.monotonic()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errf)
+        _, status, ru = os.wait4(p.pid, 0)
+        wall = time.monotonic() - t0
+        errf.seek(0)
+        err = errf.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"bench/history: {' '.join(argv)} exited {code}:\n{err[-2000:]}")

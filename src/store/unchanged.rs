@@ -65,6 +65,9 @@ impl Store {
             ));
         };
         // The hosts, through their addresses' spans that ended OK in `prev`.
+        // CROSS JOIN keeps json_each outside, so each address is one look-up
+        // in outcome_spans_address; the planner otherwise scans every span
+        // ending at `prev` once per address (1 s per run at 1,000 hosts).
         sqlx::query("DROP TABLE IF EXISTS temp.unchanged")
             .execute(&mut *tx)
             .await?;
@@ -74,7 +77,7 @@ impl Store {
                     json_extract(j.value, '$.duration_ms') AS duration_ms,
                     json_extract(j.value, '$.round_trips') AS round_trips
              FROM json_each($1) j
-             JOIN outcome_spans s ON s.address = json_extract(j.value, '$.address')
+             CROSS JOIN outcome_spans s ON s.address = json_extract(j.value, '$.address')
                   AND s.last_run_id = $2 AND s.status = 'ok' AND s.host_id IS NOT NULL",
         )
         .bind(&json)
