@@ -41,6 +41,9 @@ impl Hasher for IdHasher {
 
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 pub type IdSet<K> = HashSet<K, BuildHasherDefault<IdHasher>>;
+/// Names from our own database (addresses, GUIDs) as keys: the same
+/// hasher, as nothing here is chosen by an attacker.
+pub type NameMap<'a, V> = HashMap<&'a str, V, BuildHasherDefault<IdHasher>>;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,14 @@ pub fn key(name: &str) -> String {
     name.split('.').next().unwrap_or(name).to_ascii_lowercase()
 }
 
+/// The names a host's facts give it: its computer name and FQDN (it is
+/// also known by the address it answered on).
+pub fn host_names(host: &HostSnapshot) -> impl Iterator<Item = &str> {
+    [host.name.as_deref(), host.fqdn.as_deref()]
+        .into_iter()
+        .flatten()
+}
+
 /// The names of the hosts collected, each as its `key`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CollectedNames(BTreeSet<String>);
@@ -21,15 +29,6 @@ impl CollectedNames {
     /// One name (computer name, FQDN or address) a collected host goes by.
     pub fn add(&mut self, name: &str) {
         self.0.insert(key(name));
-    }
-
-    /// A collected host: its computer name and FQDN from its facts, and the
-    /// address it answered on.
-    pub fn add_host(&mut self, host: &HostSnapshot, address: &str) {
-        for n in [&host.name, &host.fqdn].into_iter().flatten() {
-            self.add(n);
-        }
-        self.add(address);
     }
 
     /// Whether the cluster node `node` is one of the collected hosts.
@@ -50,7 +49,8 @@ mod tests {
             fqdn: Some("hv01-mgmt.contoso.com".into()),
             ..HostSnapshot::default()
         };
-        names.add_host(&host, "hv01-ip.contoso.com");
+        host_names(&host).for_each(|n| names.add(n));
+        names.add("hv01-ip.contoso.com");
         for node in ["hv01", "HV01", "HV01-MGMT", "Hv01-Ip"] {
             assert!(names.has_node(node), "{node}");
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::report::id_map::IdMap;
-use crate::report::node_match::{CollectedNames, key};
+use crate::report::node_match::{CollectedNames, host_names, key};
 use crate::store::read::{ClusterFacts, HostFacts, OutcomeSpan};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -125,7 +125,7 @@ fn collected_names(
                 .is_some()
         });
         if named {
-            for n in [&f.host.name, &f.host.fqdn].into_iter().flatten() {
+            for n in host_names(&f.host) {
                 names.add(n);
             }
         }

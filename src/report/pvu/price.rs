@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 
 use super::arith::{self, AtRun, HostFigures, RunFigures};
-use super::per_run::{Assembler, Gap, HostAtRun, RunSnapshot};
+use super::per_run::{Assembler, Gap, HostAtRun, RunSnapshot, VmList};
 use super::rates::{PvuTable, Rate};
 use super::vm_filter::VmFilter;
 use super::{PvuOptions, RunLine};
@@ -40,7 +40,7 @@ pub(super) type HostPeak<'a> = (HostFigures, i64, HostRun<'a>);
 pub(super) struct DayFold<'a> {
     pub sub_capacity: AtRun,
     pub full_capacity: AtRun,
-    pub hosts: BTreeMap<i64, HostPeak<'a>>,
+    pub hosts: IdMap<i64, HostPeak<'a>>,
     pub runs: usize,
 }
 
@@ -53,7 +53,15 @@ pub(super) struct GapRuns {
 }
 
 /// What the sub-capacity peak run counted: each host's VMs at that run.
-pub(super) type PeakRun<'a> = Vec<(i64, Vec<&'a VmFacts>)>;
+pub(super) type PeakRun<'a> = Vec<(i64, VmList<'a>)>;
+
+/// A host's figures for one VM list on one facts row: the same list (the
+/// same shared value) on the same row prices the same.
+struct PricedList<'a> {
+    facts_id: i64,
+    vms: VmList<'a>,
+    figures: HostFigures,
+}
 
 /// Everything one pass over the period leaves behind.
 #[derive(Default)]
@@ -62,7 +70,7 @@ pub(super) struct Priced<'a> {
     pub sub_capacity: Option<AtRun>,
     pub full_capacity: Option<AtRun>,
     /// Each host's own peak over the period (`arith::host_peaks`).
-    pub host_peaks: BTreeMap<i64, HostPeak<'a>>,
+    pub host_peaks: IdMap<i64, HostPeak<'a>>,
     /// `arith::daily_max`, folded.
     pub days: BTreeMap<NaiveDate, DayFold<'a>>,
     /// Each region's peaks (`regions::regional_peaks`, folded).
@@ -71,11 +79,13 @@ pub(super) struct Priced<'a> {
     /// host contributed to it.
     pub peak_run: PeakRun<'a>,
     pub peak_traces: IdMap<i64, HostPeak<'a>>,
-    pub aggs: BTreeMap<i64, HostAgg<'a>>,
+    pub aggs: IdMap<i64, HostAgg<'a>>,
     /// Rates per host-facts row and counted-ness per VM-facts row are fixed
     /// for the period: computed once, not once per run.
     pub rates: IdMap<i64, Rate>,
     pub counted_rows: IdMap<i64, bool>,
+    /// Each host's figures for its last list, reused while it holds.
+    last_priced: IdMap<i64, PricedList<'a>>,
     /// Each gap with the runs it was seen in.
     pub gaps: BTreeMap<Gap, GapRuns>,
     pub runs: Vec<RunLine>,
@@ -136,12 +146,7 @@ fn keep_max_at(slot: &mut AtRun, value: i64, run_id: i64) {
 }
 
 /// `arith::host_peaks` for one more run.
-fn keep_host_peak<'a>(
-    peaks: &mut BTreeMap<i64, HostPeak<'a>>,
-    host: i64,
-    run: i64,
-    t: HostRun<'a>,
-) {
+fn keep_host_peak<'a>(peaks: &mut IdMap<i64, HostPeak<'a>>, host: i64, run: i64, t: HostRun<'a>) {
     match peaks.get_mut(&host) {
         Some(slot) if t.figures.sub_capacity_pvu > slot.0.sub_capacity_pvu => {
             *slot = (t.figures, run, t)
@@ -222,9 +227,18 @@ impl<'a> Priced<'a> {
                 .collect();
         }
         keep_max(&mut self.full_capacity, t.full_capacity_pvu, run_id);
-        let mut by_region: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+        // An estate has a handful of regions: a list beats a map here.
+        let mut by_region: Vec<(&str, (i64, i64))> = Vec::new();
         for ((_, f), tr) in rf.hosts.iter().zip(&traces) {
-            let r = by_region.entry(tr.facts.region.as_str()).or_default();
+            let region = tr.facts.region.as_str();
+            let i = match by_region.iter().position(|(r, _)| *r == region) {
+                Some(i) => i,
+                None => {
+                    by_region.push((region, (0, 0)));
+                    by_region.len() - 1
+                }
+            };
+            let r = &mut by_region[i].1;
             r.0 = r.0.saturating_add(f.sub_capacity_pvu);
             r.1 = r.1.saturating_add(f.full_capacity_pvu);
         }
@@ -250,7 +264,7 @@ impl<'a> Priced<'a> {
                     value: t.full_capacity_pvu,
                     run_id,
                 },
-                hosts: BTreeMap::new(),
+                hosts: IdMap::default(),
                 runs: 1,
             }),
         };
@@ -315,6 +329,12 @@ impl<'a> Priced<'a> {
         agg.runs_counted += 1;
         agg.runs_carried_forward += usize::from(h.carried_forward);
         agg.dropped.extend(h.duplicates_dropped.iter().copied());
+        if let Some(p) = self.last_priced.get(&h.host_id)
+            && p.facts_id == h.facts.id
+            && std::rc::Rc::ptr_eq(&p.vms, &h.vms)
+        {
+            return Some(p.figures);
+        }
         let mut vcpus = Vec::new();
         for v in h.vms.iter().copied() {
             let counted = *self
@@ -330,6 +350,15 @@ impl<'a> Priced<'a> {
                 cores
             }));
         }
-        Some(arith::host_figures(i64::from(cores), pvu_per_core, &vcpus))
+        let figures = arith::host_figures(i64::from(cores), pvu_per_core, &vcpus);
+        self.last_priced.insert(
+            h.host_id,
+            PricedList {
+                facts_id: h.facts.id,
+                vms: h.vms.clone(),
+                figures,
+            },
+        );
+        Some(figures)
     }
 }

@@ -180,6 +180,23 @@ impl ClusterFacts {
     }
 }
 
+/// One VM resource of a cluster (where the cluster placed it), over the
+/// runs it stayed the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterVmFacts {
+    pub id: i64,
+    pub cluster_id: i64,
+    pub first_run_id: i64,
+    pub last_run_id: i64,
+    pub owner: VmOwner,
+}
+
+impl ClusterVmFacts {
+    pub fn covers(&self, run_id: i64) -> bool {
+        self.first_run_id <= run_id && run_id <= self.last_run_id
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ClusterRow {
     cluster_id: i64,

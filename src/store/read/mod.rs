@@ -37,7 +37,7 @@ use crate::store::{Store, StoreError};
 pub use crate::inventory::{
     Guid, HostIdentity, HostSnapshot, Processor, Replication, VmSnapshot, VmState,
 };
-pub use facts::{ClusterFacts, ClusterNode, HostFacts, VmFacts, VmOwner};
+pub use facts::{ClusterFacts, ClusterNode, ClusterVmFacts, HostFacts, VmFacts, VmOwner};
 pub use outcomes::{HostLabel, OkSpan, Outcome, OutcomeKey, OutcomeSpan};
 pub use prunes::PruneRecord;
 pub use runs::Run;
