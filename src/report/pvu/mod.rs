@@ -290,12 +290,14 @@ pub async fn build<'a>(
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
     let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
+    let cluster_vms = db.cluster_vm_facts_overlapping(lo, hi).await?;
     let rows = per_run::Rows {
         runs: &all_runs,
         outcomes: &outcomes,
         host_facts: &host_facts,
         vm_facts: &vm_facts,
         cluster_facts: &cluster_facts,
+        cluster_vms: &cluster_vms,
     };
     let (first_spec, other_specs) = specs
         .split_first()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::report::id_map::{IdMap, IdSet};
 use crate::report::node_match::CollectedNames;
-use crate::store::read::{ClusterFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts};
+use crate::store::read::{ClusterFacts, ClusterVmFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts};
 
 /// One physical host as it counts in one run.
 #[derive(Debug, Clone)]
@@ -66,6 +66,8 @@ pub struct Rows<'a> {
     pub host_facts: &'a [HostFacts],
     pub vm_facts: &'a [VmFacts],
     pub cluster_facts: &'a [ClusterFacts],
+    /// Clusters' VM owners meeting the window, any order.
+    pub cluster_vms: &'a [ClusterVmFacts],
 }
 
 /// Rows sorted by first run, and how far the sweep has taken them.
@@ -109,9 +111,13 @@ pub struct Assembler<'a> {
     host_rows: Opening<'a, HostFacts>,
     vm_rows: Opening<'a, VmFacts>,
     cluster_rows: Opening<'a, ClusterFacts>,
+    owner_rows: Opening<'a, ClusterVmFacts>,
     host_idx: IdMap<i64, Vec<&'a HostFacts>>,
     vm_idx: IdMap<i64, Vec<&'a VmFacts>>,
-    clusters: Vec<ClusterView<'a>>,
+    clusters: Vec<&'a ClusterFacts>,
+    /// cluster id → its open owner rows, each with its VM's row id (None:
+    /// never collected)
+    owners: IdMap<i64, Vec<OwnerView<'a>>>,
     guid_ids: HashMap<&'a str, i64>,
     max_staleness: Duration,
     last_ok_before_window: &'a HashMap<String, i64>,
@@ -144,9 +150,11 @@ impl<'a> Assembler<'a> {
             host_rows: Opening::new(rows.host_facts, |f| f.first_run_id),
             vm_rows: Opening::new(rows.vm_facts, |f| f.first_run_id),
             cluster_rows: Opening::new(rows.cluster_facts, |f| f.first_run_id),
+            owner_rows: Opening::new(rows.cluster_vms, |f| f.first_run_id),
             host_idx: IdMap::default(),
             vm_idx: IdMap::default(),
             clusters: Vec::new(),
+            owners: IdMap::default(),
             guid_ids,
             max_staleness,
             last_ok_before_window,
@@ -169,16 +177,16 @@ impl<'a> Assembler<'a> {
         for &f in self.vm_rows.take_until(run.id, |f| f.first_run_id) {
             self.vm_idx.entry(f.host_id).or_default().push(f);
         }
-        let guid_ids = &self.guid_ids;
-        for &c in self.cluster_rows.take_until(run.id, |f| f.first_run_id) {
-            self.clusters.push(ClusterView {
-                facts: c,
-                owner_ids: c
-                    .vm_owners
-                    .iter()
-                    .map(|o| guid_ids.get(o.vm_guid.as_str()).copied())
-                    .collect(),
-            });
+        self.clusters
+            .extend(self.cluster_rows.take_until(run.id, |f| f.first_run_id));
+        for &o in self.owner_rows.take_until(run.id, |f| f.first_run_id) {
+            self.owners
+                .entry(o.cluster_id)
+                .or_default()
+                .push(OwnerView {
+                    facts: o,
+                    vm_id: self.guid_ids.get(o.owner.vm_guid.as_str()).copied(),
+                });
         }
         self.runs_since_prune += 1;
         if self.runs_since_prune >= PRUNE_EVERY {
@@ -213,7 +221,11 @@ impl<'a> Assembler<'a> {
             v.retain(|f| f.last_run_id >= keep_from);
             !v.is_empty()
         });
-        self.clusters.retain(|c| c.facts.last_run_id >= run.id);
+        self.clusters.retain(|c| c.last_run_id >= run.id);
+        self.owners.retain(|_, v| {
+            v.retain(|o| o.facts.last_run_id >= run.id);
+            !v.is_empty()
+        });
     }
 
     /// Takes a run of the look-back window into account without pricing it:
@@ -341,7 +353,8 @@ impl<'a> Assembler<'a> {
                 _ => None,
             })
             .collect();
-        cluster_gaps(run.id, &self.clusters, &hosts, &present, &gapped, &mut gaps);
+        let clusters = (&self.clusters[..], &self.owners);
+        cluster_gaps(run.id, clusters, &hosts, &present, &gapped, &mut gaps);
         gaps.sort();
         gaps.dedup();
         RunSnapshot { run, hosts, gaps }
@@ -379,15 +392,15 @@ fn dedupe_vms(hosts: &mut [HostAtRun<'_>]) -> IdSet<i64> {
     seen
 }
 
-/// A cluster's facts with each owned VM's row id (None: never collected).
-struct ClusterView<'a> {
-    facts: &'a ClusterFacts,
-    owner_ids: Vec<Option<i64>>,
+/// A cluster's owner row with its VM's row id (None: never collected).
+struct OwnerView<'a> {
+    facts: &'a ClusterVmFacts,
+    vm_id: Option<i64>,
 }
 
 fn cluster_gaps(
     run_id: i64,
-    clusters: &[ClusterView<'_>],
+    (clusters, owners): (&[&ClusterFacts], &IdMap<i64, Vec<OwnerView<'_>>>),
     hosts: &[HostAtRun<'_>],
     present: &IdSet<i64>,
     gapped_addresses: &[String],
@@ -395,7 +408,7 @@ fn cluster_gaps(
 ) {
     let mut covering = clusters
         .iter()
-        .filter(|c| c.facts.covers(run_id))
+        .filter(|c| c.covers(run_id))
         .peekable();
     if covering.peek().is_none() {
         return;
@@ -407,8 +420,7 @@ fn cluster_gaps(
     for h in hosts {
         names.add_host(&h.facts.host, h.address);
     }
-    for view in covering {
-        let c = view.facts;
+    for &c in covering {
         for n in &c.nodes {
             if !names.has_node(&n.name) {
                 gaps.push(Gap::ClusterNode {
@@ -417,12 +429,13 @@ fn cluster_gaps(
                 });
             }
         }
-        for (o, id) in c.vm_owners.iter().zip(&view.owner_ids) {
-            if !id.is_some_and(|id| present.contains(&id)) {
+        let of_cluster = owners.get(&c.cluster_id).map_or(&[][..], Vec::as_slice);
+        for o in of_cluster.iter().filter(|o| o.facts.covers(run_id)) {
+            if !o.vm_id.is_some_and(|id| present.contains(&id)) {
                 gaps.push(Gap::OrphanVm {
                     cluster: c.name.clone(),
-                    vm_guid: o.vm_guid.clone(),
-                    owner_node: o.owner_node.clone(),
+                    vm_guid: o.facts.owner.vm_guid.clone(),
+                    owner_node: o.facts.owner.owner_node.clone(),
                 });
             }
         }
@@ -531,6 +544,7 @@ mod tests {
             host_facts: &hf,
             vm_facts: &vf,
             cluster_facts: &[],
+            cluster_vms: &[],
         };
         let none = HashMap::new();
         let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
@@ -554,6 +568,7 @@ mod tests {
             host_facts: &[],
             vm_facts: &[],
             cluster_facts: &[],
+            cluster_vms: &[],
         };
         let before: HashMap<String, i64> = [("y".to_string(), 7)].into();
         let mut asm = Assembler::new(&rows, Duration::hours(24), &before);
@@ -594,6 +609,7 @@ mod tests {
             host_facts: &hf,
             vm_facts: &vf,
             cluster_facts: &[],
+            cluster_vms: &[],
         };
         let none = HashMap::new();
         let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
@@ -625,27 +641,30 @@ mod tests {
                     state: None,
                 })
                 .to_vec(),
-            vm_owners: vec![
-                VmOwner {
-                    vm_guid: Guid::from_stored("{00000000-0000-0000-0000-000000000001}"),
-                    resource: None,
-                    owner_node: Some("HV01".into()),
-                    state: None,
-                },
-                VmOwner {
-                    vm_guid: Guid::from_stored("00000000-0000-0000-0000-000000000009"),
-                    resource: None,
-                    owner_node: Some("HV02".into()),
-                    state: None,
-                },
-            ],
         }];
+        let owner = |id: i64, guid: &str, node: &str| ClusterVmFacts {
+            id,
+            cluster_id: 1,
+            first_run_id: 1,
+            last_run_id: 1,
+            owner: VmOwner {
+                vm_guid: Guid::from_stored(guid),
+                resource: None,
+                owner_node: Some(node.into()),
+                state: None,
+            },
+        };
+        let cv = [
+            owner(1, "{00000000-0000-0000-0000-000000000001}", "HV01"),
+            owner(2, "00000000-0000-0000-0000-000000000009", "HV02"),
+        ];
         let rows = Rows {
             runs: &runs,
             outcomes: &outcomes,
             host_facts: &hf,
             vm_facts: &vf,
             cluster_facts: &cf,
+            cluster_vms: &cv,
         };
         let none = HashMap::new();
         let mut asm = Assembler::new(&rows, Duration::hours(24), &none);
