@@ -71,18 +71,42 @@ async fn version5(dir: &Path) -> String {
         .await
         .unwrap();
     }
-    sqlx::query("INSERT INTO clusters (id, name, first_run_id) VALUES (1, 'CLU', 1), (2, 'DUO', 1)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let no_guid = r#"{"vm_guid":null,"resource":"Virtual Machine x","owner_node":"N1","state":"offline"}"#;
+    sqlx::query(
+        "INSERT INTO clusters (id, name, first_run_id) VALUES (1, 'CLU', 1), (2, 'DUO', 1)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let no_guid =
+        r#"{"vm_guid":null,"resource":"Virtual Machine x","owner_node":"N1","state":"offline"}"#;
     // CLU: VM A migrates to N2 in run 3 and back in run 4; the cluster is
     // not written in run 6 and its nodes change in run 7. DUO lists VM E
     // twice (two resources of one name would do it).
     let rows: [(i64, i64, i64, i64, &str, String); 5] = [
-        (1, 1, 1, 2, NODES_X, format!("[{},{}]", owner(A, "N1"), owner(B, "N1"))),
-        (2, 1, 3, 3, NODES_X, format!("[{},{}]", owner(A, "N2"), owner(B, "N1"))),
-        (3, 1, 4, 5, NODES_X, format!("[{},{}]", owner(A, "N1"), owner(B, "N1"))),
+        (
+            1,
+            1,
+            1,
+            2,
+            NODES_X,
+            format!("[{},{}]", owner(A, "N1"), owner(B, "N1")),
+        ),
+        (
+            2,
+            1,
+            3,
+            3,
+            NODES_X,
+            format!("[{},{}]", owner(A, "N2"), owner(B, "N1")),
+        ),
+        (
+            3,
+            1,
+            4,
+            5,
+            NODES_X,
+            format!("[{},{}]", owner(A, "N1"), owner(B, "N1")),
+        ),
         (
             4,
             1,
@@ -91,7 +115,14 @@ async fn version5(dir: &Path) -> String {
             NODES_Y,
             format!("[{},{},{no_guid}]", owner(A, "N1"), owner(B, "N1")),
         ),
-        (5, 2, 1, 7, NODES_X, format!("[{},{}]", owner(E, "N9"), owner(E, "N9"))),
+        (
+            5,
+            2,
+            1,
+            7,
+            NODES_X,
+            format!("[{},{}]", owner(E, "N9"), owner(E, "N9")),
+        ),
     ];
     for (id, cluster, first, last, nodes, owners) in rows {
         sqlx::query(
@@ -191,7 +222,14 @@ async fn owner_blobs_become_one_interval_per_unchanged_owner() {
             .unwrap();
     assert_eq!(
         columns,
-        ["id", "cluster_id", "first_run_id", "last_run_id", "fqdn", "nodes"]
+        [
+            "id",
+            "cluster_id",
+            "first_run_id",
+            "last_run_id",
+            "fqdn",
+            "nodes"
+        ]
     );
 
     // The read side gives the owners covering a run.
@@ -202,7 +240,13 @@ async fn owner_blobs_become_one_interval_per_unchanged_owner() {
         .unwrap()
         .into_iter()
         .filter(|o| o.covers(3))
-        .map(|o| (o.cluster_id, o.owner.vm_guid.into_string(), o.owner.owner_node))
+        .map(|o| {
+            (
+                o.cluster_id,
+                o.owner.vm_guid.into_string(),
+                o.owner.owner_node,
+            )
+        })
         .collect();
     assert_eq!(
         at3,

@@ -73,6 +73,9 @@ fn snapshot() -> HostSnapshot {
     h
 }
 
+/// vm_guid, resource, owner_node, state
+type OwnerRow = (String, Option<String>, Option<String>, Option<String>);
+
 #[tokio::test]
 async fn fact_digests_of_a_fixed_snapshot_are_the_ones_stored_before() {
     let (_d, store) = temp_store().await;
@@ -93,12 +96,11 @@ async fn fact_digests_of_a_fixed_snapshot_are_the_ones_stored_before() {
     .fetch_all(store.pool())
     .await
     .unwrap();
-    let cluster: (Option<String>, String) =
-        sqlx::query_as("SELECT fqdn, nodes FROM cluster_facts")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
-    let owners: Vec<(String, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+    let cluster: (Option<String>, String) = sqlx::query_as("SELECT fqdn, nodes FROM cluster_facts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let owners: Vec<OwnerRow> = sqlx::query_as(
         "SELECT vm_guid, resource, owner_node, state FROM cluster_vm_facts ORDER BY id",
     )
     .fetch_all(store.pool())

@@ -196,9 +196,17 @@ async fn unchanged_then_advanced_estate_gives_the_expected_intervals() {
                 .map(|r| (r.0.clone(), r.1.clone()))
                 .collect()
         };
-        assert_eq!((at(1), at(2), at(3)), (o1.clone(), o1.clone(), o2.clone()), "{}", c.name);
+        assert_eq!(
+            (at(1), at(2), at(3)),
+            (o1.clone(), o1.clone(), o2.clone()),
+            "{}",
+            c.name
+        );
         for r in rows.iter().filter(|r| r.3 == 3) {
-            if let Some(before) = rows.iter().find(|b| b.4 == 2 && (&b.0, &b.1) == (&r.0, &r.1)) {
+            if let Some(before) = rows
+                .iter()
+                .find(|b| b.4 == 2 && (&b.0, &b.1) == (&r.0, &r.1))
+            {
                 assert_ne!(before.2, r.2, "{}: {r:?} should have extended", c.name);
             }
         }

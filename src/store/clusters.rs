@@ -11,12 +11,12 @@ use crate::store::interval::{FactTable, Tx, extend};
 /// An owner as the columns of a `cluster_vm_facts` row compare it.
 type OwnerKey = (String, Option<String>, Option<String>, Option<String>);
 
+/// A live row as read: id, vm_guid, resource, owner_node, state.
+type LiveRow = (i64, String, Option<String>, Option<String>, Option<String>);
+
 fn key_of(o: &VmOwner) -> OwnerKey {
     (
-        o.vm_guid
-            .as_deref()
-            .map(str::to_string)
-            .unwrap_or_default(),
+        o.vm_guid.as_deref().map(str::to_string).unwrap_or_default(),
         o.resource.clone(),
         o.owner_node.clone(),
         Some(o.state.clone()),
@@ -87,15 +87,14 @@ async fn write_owners(
     // Live rows by their columns; an owner listed twice takes two rows.
     let mut live: HashMap<OwnerKey, Vec<i64>> = HashMap::new();
     if let Some(prev) = prev {
-        let rows: Vec<(i64, String, Option<String>, Option<String>, Option<String>)> =
-            sqlx::query_as(
-                "SELECT id, vm_guid, resource, owner_node, state FROM cluster_vm_facts
+        let rows: Vec<LiveRow> = sqlx::query_as(
+            "SELECT id, vm_guid, resource, owner_node, state FROM cluster_vm_facts
                  WHERE cluster_id = $1 AND last_run_id = $2 ORDER BY id DESC",
-            )
-            .bind(cluster)
-            .bind(prev)
-            .fetch_all(&mut **tx)
-            .await?;
+        )
+        .bind(cluster)
+        .bind(prev)
+        .fetch_all(&mut **tx)
+        .await?;
         for (id, g, r, n, s) in rows {
             live.entry((g, r, n, s)).or_default().push(id);
         }

@@ -138,7 +138,8 @@ impl<'a> ClusterFacts<'a> {
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         // A resource whose VmID the host did not send links to no VM; the
         // table promises a GUID in every row.
-        let mut owners: Vec<&VmOwner> = c.vm_owners.iter().filter(|o| o.vm_guid.is_some()).collect();
+        let mut owners: Vec<&VmOwner> =
+            c.vm_owners.iter().filter(|o| o.vm_guid.is_some()).collect();
         owners.sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
         Ok(ClusterFacts {
             fqdn: c.fqdn.as_deref(),

@@ -8,7 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::report::id_map::{IdMap, IdSet};
 use crate::report::node_match::CollectedNames;
-use crate::store::read::{ClusterFacts, ClusterVmFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts};
+use crate::store::read::{
+    ClusterFacts, ClusterVmFacts, Guid, HostFacts, OutcomeSpan, Run, VmFacts,
+};
 
 /// One physical host as it counts in one run.
 #[derive(Debug, Clone)]
@@ -406,10 +408,7 @@ fn cluster_gaps(
     gapped_addresses: &[String],
     gaps: &mut Vec<Gap>,
 ) {
-    let mut covering = clusters
-        .iter()
-        .filter(|c| c.covers(run_id))
-        .peekable();
+    let mut covering = clusters.iter().filter(|c| c.covers(run_id)).peekable();
     if covering.peek().is_none() {
         return;
     }
