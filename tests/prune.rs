@@ -31,7 +31,7 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "runs",
     "hosts",
     "host_outcomes",
@@ -41,6 +41,7 @@ const TABLES: [&str; 11] = [
     "vm_facts",
     "clusters",
     "cluster_facts",
+    "cluster_vm_facts",
     "addresses",
     "prunes",
 ];
@@ -61,7 +62,10 @@ async fn counts(db: &Db) -> Vec<(&'static str, i64)> {
 ///   1..4, in cluster C1 (1..4);
 /// - hv02 (host 2) only in runs 1–2, then removed from the configuration;
 /// - VM 1 on host 1 all along; VM 2 on host 1 changed after run 2 (rows
-///   1..2 and 3..4); VM 3 on host 2 in runs 1–2 only.
+///   1..2 and 3..4); VM 3 on host 2 in runs 1–2 only;
+/// - cluster C1 owns VM 1 on HV01 (one owner row 1..4) and VM 2 on HV01
+///   (offline 1..2, online 3..4); cluster C2, with VM 3 on HV02, was seen
+///   in runs 1–2 only.
 async fn estate(day: &str) -> Db {
     let db = new_db().await;
     for (id, time) in [(1, "02:00"), (2, "02:30"), (3, "03:00"), (4, "03:30")] {
@@ -93,7 +97,24 @@ async fn estate(day: &str) -> Db {
     n1.cluster = Some("C1");
     db.host_facts(1, 1, 4, &n1).await;
     db.host_facts(2, 1, 2, &epyc("HV02", 1, 32)).await;
-    db.cluster(1, "C1", "c1.example", (1, 4), &["HV01"], &[])
+    let vm1 = "22222222-0000-0000-0000-000000000001";
+    db.cluster(1, "C1", "c1.example", (1, 4), &["HV01"], &[(vm1, "HV01")])
+        .await;
+    for (first, last, state) in [(1, 2, "Offline"), (3, 4, "Online")] {
+        sqlx::query(
+            "INSERT INTO cluster_vm_facts (cluster_id, first_run_id, last_run_id, vm_guid, \
+             resource, owner_node, state) VALUES (1, ?, ?, '22222222-0000-0000-0000-000000000002', \
+             'Virtual Machine web', 'HV01', ?)",
+        )
+        .bind(first)
+        .bind(last)
+        .bind(state)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    }
+    let vm3 = "22222222-0000-0000-0000-000000000003";
+    db.cluster(2, "C2", "c2.example", (1, 2), &["HV02"], &[(vm3, "HV02")])
         .await;
     db.vm(1, "22222222-0000-0000-0000-000000000001", 1).await;
     db.vm_facts(1, 1, 1, 4, &vm("app", "running", 4)).await;
@@ -165,7 +186,8 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
 
     // Hand-counted: runs 1, 2; hv02's two outcome spans (hv01's one span
     // stays, now 3..4, so the per-run view shows 2 rows); host 2 (its facts
-    // 1..2, its address, VM 3 and VM 3's row) and VM 2's first row.
+    // 1..2, its address, VM 3 and VM 3's row) and VM 2's first row;
+    // cluster C2 (its facts and owner row) and VM 2's first owner row.
     let after: Vec<(&str, i64)> = counts(&db).await;
     assert_eq!(
         after,
@@ -179,6 +201,7 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
             ("vm_facts", 2),
             ("clusters", 1),
             ("cluster_facts", 1),
+            ("cluster_vm_facts", 2),
             ("addresses", 1),
             ("prunes", 1),
         ]
@@ -207,6 +230,29 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
         .await
         .unwrap();
     assert_eq!(c, (3, 4));
+    let owners: Vec<(String, i64, i64, String)> = sqlx::query_as(
+        "SELECT vm_guid, first_run_id, last_run_id, state FROM cluster_vm_facts ORDER BY vm_guid",
+    )
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        owners,
+        vec![
+            (
+                "22222222-0000-0000-0000-000000000001".to_string(),
+                3,
+                4,
+                "Online".to_string()
+            ),
+            (
+                "22222222-0000-0000-0000-000000000002".to_string(),
+                3,
+                4,
+                "Online".to_string()
+            ),
+        ]
+    );
     let h: (i64, Option<i64>) = sqlx::query_as("SELECT first_run_id, last_ok_run_id FROM hosts")
         .fetch_one(&db.pool)
         .await
@@ -270,8 +316,8 @@ async fn with_the_flag_the_old_runs_go_and_the_intervals_past_the_cut_stay() {
     std::io::Read::read_to_string(&mut z.by_name("audit_trail.csv").unwrap(), &mut trail).unwrap();
     assert!(
         trail.contains(&format!(
-            ",3,prune,before {from},\"runs deleted 2 (1..2); rows deleted addresses 1, host_facts 1, \
-             hosts 1, outcome_spans 2, runs 2, vm_facts 2, vms 1; hvinv "
+            ",3,prune,before {from},\"runs deleted 2 (1..2); rows deleted addresses 1, cluster_facts 1, \
+             cluster_vm_facts 2, clusters 1, host_facts 1, hosts 1, outcome_spans 2, runs 2, vm_facts 2, vms 1; hvinv "
         )),
         "{trail}"
     );
@@ -309,6 +355,6 @@ async fn a_second_prune_before_the_same_cut_deletes_nothing_more_and_is_recorded
         text(&o)
     );
     let after = counts(&db).await;
-    assert_eq!(&after[..10], &before[..10]);
-    assert_eq!(after[10], ("prunes", 2));
+    assert_eq!(&after[..11], &before[..11]);
+    assert_eq!(after[11], ("prunes", 2));
 }

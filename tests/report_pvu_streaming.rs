@@ -3,8 +3,10 @@
 //! run separately (the per-run `host_outcomes` view and the facts covering
 //! the run), on a generated history with migrations, state and vCPU changes,
 //! failures (some longer than the staleness limit) and interrupted runs.
+//! Cluster-owned VMs on no counted host (`orphan_vm` gaps) are checked the
+//! same way, from the cluster facts and owner rows covering each run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
 use hvinv::cli::Exit;
@@ -37,8 +39,11 @@ async fn generated(dir: &std::path::Path, seed: u64) -> String {
 }
 
 /// One run's totals, computed naively: (hosts counted, carried-forward
-/// addresses, sub-capacity PVU, full-capacity PVU).
-type Naive = (usize, Vec<String>, i64, i64);
+/// addresses, sub-capacity PVU, full-capacity PVU, orphaned cluster VMs).
+type Naive = (usize, Vec<String>, i64, i64, BTreeSet<Orphan>);
+
+/// (cluster, VM GUID, owner node)
+type Orphan = (String, String, Option<String>);
 
 /// cores, processor vendor, processor model, sockets
 type FactsRow = (Option<i64>, Option<String>, Option<String>, Option<i64>);
@@ -140,7 +145,26 @@ async fn naive_run(
         }
     }
     carried_list.sort();
-    (hosts, carried_list, sub, full)
+    // Every owner row covering the run, of a cluster whose facts cover it,
+    // whose VM no chosen host holds.
+    let owners: Vec<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT c.name, upper(o.vm_guid), o.owner_node, v.id FROM cluster_facts f \
+         JOIN clusters c ON c.id = f.cluster_id \
+         JOIN cluster_vm_facts o ON o.cluster_id = f.cluster_id \
+              AND o.first_run_id <= ?1 AND o.last_run_id >= ?1 \
+         LEFT JOIN vms v ON upper(v.guid) = upper(o.vm_guid) \
+         WHERE f.first_run_id <= ?1 AND f.last_run_id >= ?1",
+    )
+    .bind(run)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let orphans = owners
+        .into_iter()
+        .filter(|o| !o.3.is_some_and(|id| seen.contains(&id)))
+        .map(|(c, g, n, _)| (c, g, n))
+        .collect();
+    (hosts, carried_list, sub, full, orphans)
 }
 
 #[tokio::test]
@@ -165,9 +189,11 @@ async fn the_sweep_prices_every_run_as_a_run_by_run_computation_does() {
             .unwrap();
         assert_eq!(report.runs.len(), runs.len());
         let (mut carried_runs, mut best) = (0, (i64::MIN, 0));
+        // orphan → (first run, last run, runs)
+        let mut orphaned: BTreeMap<Orphan, (i64, i64, usize)> = BTreeMap::new();
         for (line, run) in report.runs.iter().zip(&runs) {
             assert_eq!(line.id, run.id);
-            let (hosts, mut carried, sub, full) =
+            let (hosts, mut carried, sub, full, orphans) =
                 naive_run(store.pool(), &table, run.id, run.started_at, staleness).await;
             let mut got = line.carried_forward.clone();
             got.sort();
@@ -184,6 +210,11 @@ async fn the_sweep_prices_every_run_as_a_run_by_run_computation_does() {
                 run.id
             );
             carried_runs += usize::from(!carried.is_empty());
+            for o in orphans {
+                let e = orphaned.entry(o).or_insert((run.id, run.id, 0));
+                e.1 = run.id;
+                e.2 += 1;
+            }
             if sub > best.0 {
                 best = (sub, run.id);
             }
@@ -194,6 +225,21 @@ async fn the_sweep_prices_every_run_as_a_run_by_run_computation_does() {
             "seed {seed}: {carried_runs} runs carried a host"
         );
         assert!(report.gaps.iter().any(|g| g.kind == "stale"), "seed {seed}");
+        let reported: BTreeMap<Orphan, (i64, i64, usize)> = report
+            .gaps
+            .iter()
+            .filter(|g| g.kind == "orphan_vm")
+            .map(|g| {
+                let key = (
+                    g.cluster.clone().unwrap(),
+                    g.vm_guid.clone().unwrap().into_string(),
+                    g.node.clone(),
+                );
+                (key, (g.first_run, g.last_run, g.runs))
+            })
+            .collect();
+        assert!(!orphaned.is_empty(), "seed {seed}: no VM was orphaned");
+        assert_eq!(reported, orphaned, "seed {seed}: orphan_vm gaps");
         assert_eq!(
             (
                 report.totals.sub_capacity_peak_pvu,

@@ -11,7 +11,7 @@ use hvinv::store::{HostOutcome, OpenMode, Store};
 use hvinv::transport::{Connection, Credentials, Scheme, Target, TransportConfig};
 use hvinv::wsman::{Client, ClientOptions};
 use secrecy::SecretString;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -161,19 +161,54 @@ async fn unchanged_then_advanced_estate_gives_the_expected_intervals() {
     );
     assert!(spans.iter().all(|s| *s == (1, 3)), "{spans:?}");
 
-    // A cluster gets a second row exactly when its VM owners changed.
+    // A cluster's facts hold over the three runs in one row; its owners are
+    // rows of their own, and an owner on the same node in both estates keeps
+    // its row unless its resource's state changed.
     for c in &e1.clusters {
-        let mut o1 = c.vm_owners(&e1);
-        let mut o2 = c.vm_owners(&e2);
-        o1.sort();
-        o2.sort();
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM cluster_facts f JOIN clusters c ON c.id = f.cluster_id WHERE c.name = $1",
+        let owned = |e: &Estate| -> BTreeSet<(String, String)> {
+            c.vm_owners(e)
+                .into_iter()
+                .map(|(g, _, node)| (g.to_uppercase(), node))
+                .collect()
+        };
+        let (o1, o2) = (owned(&e1), owned(&e2));
+        let spans: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT f.first_run_id, f.last_run_id FROM cluster_facts f
+             JOIN clusters c ON c.id = f.cluster_id WHERE c.name = $1",
         )
         .bind(c.name.to_uppercase())
-        .fetch_one(store.pool())
+        .fetch_all(store.pool())
         .await
         .unwrap();
-        assert_eq!(n, if o1 == o2 { 1 } else { 2 }, "{}", c.name);
+        assert_eq!(spans, [(1, 3)], "{}", c.name);
+        // (guid, owner node, state, first, last)
+        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT upper(f.vm_guid), f.owner_node, f.state, f.first_run_id, f.last_run_id
+             FROM cluster_vm_facts f JOIN clusters c ON c.id = f.cluster_id WHERE c.name = $1",
+        )
+        .bind(c.name.to_uppercase())
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        let at = |run: i64| -> BTreeSet<(String, String)> {
+            rows.iter()
+                .filter(|r| r.3 <= run && run <= r.4)
+                .map(|r| (r.0.clone(), r.1.clone()))
+                .collect()
+        };
+        assert_eq!(
+            (at(1), at(2), at(3)),
+            (o1.clone(), o1.clone(), o2.clone()),
+            "{}",
+            c.name
+        );
+        for r in rows.iter().filter(|r| r.3 == 3) {
+            if let Some(before) = rows
+                .iter()
+                .find(|b| b.4 == 2 && (&b.0, &b.1) == (&r.0, &r.1))
+            {
+                assert_ne!(before.2, r.2, "{}: {r:?} should have extended", c.name);
+            }
+        }
     }
 }

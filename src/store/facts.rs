@@ -1,8 +1,8 @@
-//! Fact rows as stored: the columns of `host_facts`, `vm_facts` and
-//! `cluster_facts`, read from a snapshot (the model's own fields, not a copy
-//! of them), with their digest.
+//! Fact rows as stored: the columns of `host_facts`, `vm_facts`,
+//! `cluster_facts` and `cluster_vm_facts`, read from a snapshot (the model's
+//! own fields, not a copy of them), with the digest of host and VM rows.
 
-use crate::inventory::{ClusterSnapshot, HostSnapshot, VmSnapshot};
+use crate::inventory::{ClusterSnapshot, HostSnapshot, VmOwner, VmSnapshot};
 use crate::store::digest::digest;
 use crate::store::error::StoreError;
 use serde::Serialize;
@@ -119,42 +119,40 @@ impl Serialize for VmRow<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ClusterFacts {
-    pub fqdn: Option<String>,
-    /// JSON `[{"name","state"}]`, sorted by name.
+/// A cluster as stored: the columns of its `cluster_facts` row, and its VM
+/// owners, one `cluster_vm_facts` row each. Unchanged rows are found by
+/// comparing these columns (no digest: see the version 6 migration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterFacts<'a> {
+    pub fqdn: Option<&'a str>,
+    /// JSON `[{"name","state"}]`, sorted by name: one canonical text, so
+    /// equal nodes compare equal as stored.
     pub nodes: String,
-    /// JSON `[{"vm_guid","resource","owner_node","state"}]`, sorted.
-    pub vm_owners: String,
+    /// Every owner that names its VM, sorted by (vm_guid, resource).
+    pub owners: Vec<&'a VmOwner>,
 }
 
-impl ClusterFacts {
-    pub fn from_snapshot(c: &ClusterSnapshot) -> Result<(Self, String), StoreError> {
+impl<'a> ClusterFacts<'a> {
+    pub fn from_snapshot(c: &'a ClusterSnapshot) -> Result<Self, StoreError> {
         let mut nodes = c.nodes.clone();
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         // A resource whose VmID the host did not send links to no VM; the
-        // column promises a GUID in every entry.
-        let mut owners: Vec<_> = c
-            .vm_owners
-            .iter()
-            .filter(|o| o.vm_guid.is_some())
-            .cloned()
-            .collect();
+        // table promises a GUID in every row.
+        let mut owners: Vec<&VmOwner> =
+            c.vm_owners.iter().filter(|o| o.vm_guid.is_some()).collect();
         owners.sort_by(|a, b| (&a.vm_guid, &a.resource).cmp(&(&b.vm_guid, &b.resource)));
-        let f = ClusterFacts {
-            fqdn: c.fqdn.clone(),
+        Ok(ClusterFacts {
+            fqdn: c.fqdn.as_deref(),
             nodes: encode("cluster nodes", &nodes)?,
-            vm_owners: encode("cluster VM owners", &owners)?,
-        };
-        let d = hash("cluster facts", &f)?;
-        Ok((f, d))
+            owners,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{ClusterNode, Guid, VmOwner};
+    use crate::inventory::{ClusterNode, Guid};
 
     #[test]
     fn cluster_json_is_sorted_and_every_owner_names_a_vm() {
@@ -183,17 +181,15 @@ mod tests {
                 owner(Some("A"), "va"),
             ],
         };
-        let (f, _) = ClusterFacts::from_snapshot(&c).unwrap();
+        let f = ClusterFacts::from_snapshot(&c).unwrap();
         assert_eq!(
             f.nodes,
             r#"[{"name":"N1","state":"down"},{"name":"N2","state":"up"}]"#
         );
-        let owners: serde_json::Value = serde_json::from_str(&f.vm_owners).unwrap();
-        let guids: Vec<&str> = owners
-            .as_array()
-            .unwrap()
+        let guids: Vec<&str> = f
+            .owners
             .iter()
-            .map(|o| o["vm_guid"].as_str().unwrap())
+            .map(|o| o.vm_guid.as_deref().unwrap())
             .collect();
         assert_eq!(guids, ["A", "B"]);
     }

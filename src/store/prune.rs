@@ -101,6 +101,14 @@ impl Store {
                 "UPDATE cluster_facts SET first_run_id = $1 WHERE first_run_id < $1"
             );
             exec!(
+                Some("cluster_vm_facts"),
+                "DELETE FROM cluster_vm_facts WHERE last_run_id < $1"
+            );
+            exec!(
+                None::<&str>,
+                "UPDATE cluster_vm_facts SET first_run_id = $1 WHERE first_run_id < $1"
+            );
+            exec!(
                 Some("outcome_spans"),
                 "DELETE FROM outcome_spans WHERE last_run_id < $1"
             );
@@ -120,7 +128,8 @@ impl Store {
             exec!(
                 Some("clusters"),
                 "DELETE FROM clusters WHERE first_run_id < $1
-                 AND NOT EXISTS (SELECT 1 FROM cluster_facts f WHERE f.cluster_id = clusters.id)"
+                 AND NOT EXISTS (SELECT 1 FROM cluster_facts f WHERE f.cluster_id = clusters.id)
+                 AND NOT EXISTS (SELECT 1 FROM cluster_vm_facts f WHERE f.cluster_id = clusters.id)"
             );
             exec!(
                 None::<&str>,

@@ -33,9 +33,9 @@ impl<'a> UnchangedHost<'a> {
 impl Store {
     /// Extends to `run`, in one transaction, every interval the hosts behind
     /// `hosts` ended in the run just before: their outcome spans, host
-    /// facts, VM facts, `last_ok_run_id`, and their clusters' facts unless a
-    /// node already wrote the cluster in `run` (the first node written
-    /// speaks for its cluster, as in `record_host`).
+    /// facts, VM facts, `last_ok_run_id`, and their clusters' facts and VM
+    /// owners unless a node already wrote the cluster in `run` (the first
+    /// node written speaks for its cluster, as in `record_host`).
     ///
     /// Fails, writing nothing, when an address was not recorded OK in the
     /// previous run: its outcome would not be an extension.
@@ -112,6 +112,18 @@ impl Store {
              WHERE last_run_id = $2 AND host_id IN (SELECT host_id FROM temp.unchanged)",
             "UPDATE vm_facts SET last_run_id = $1
              WHERE last_run_id = $2 AND host_id IN (SELECT host_id FROM temp.unchanged)",
+            // A cluster's owner rows alive in its previous write end at
+            // `prev` (every unchanged host was written in `prev`, and with
+            // it its cluster). They go before cluster_facts: "no node wrote
+            // the cluster in `run`" is read from cluster_facts, which the
+            // next statement extends to `run`.
+            "UPDATE cluster_vm_facts SET last_run_id = $1
+             WHERE last_run_id = $2
+               AND cluster_id IN (SELECT c.id FROM clusters c
+                   JOIN host_facts hf ON hf.cluster_name = c.name AND hf.last_run_id = $1
+                   WHERE hf.host_id IN (SELECT host_id FROM temp.unchanged))
+               AND NOT EXISTS (SELECT 1 FROM cluster_facts w
+                   WHERE w.cluster_id = cluster_vm_facts.cluster_id AND w.last_run_id = $1)",
             "UPDATE cluster_facts SET last_run_id = $1
              WHERE last_run_id = $2
                AND cluster_id IN (SELECT c.id FROM clusters c

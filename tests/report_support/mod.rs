@@ -266,25 +266,33 @@ impl Db {
             .iter()
             .map(|n| serde_json::json!({"name": n, "state": "Up"}))
             .collect();
-        let owners: Vec<serde_json::Value> = owners
-            .iter()
-            .map(|(g, n)| {
-                serde_json::json!({"vm_guid": g, "resource": format!("Virtual Machine {g}"),
-                                   "owner_node": n, "state": "Online"})
-            })
-            .collect();
         sqlx::query(
-            "INSERT INTO cluster_facts (cluster_id, first_run_id, last_run_id, fqdn, nodes, \
-             vm_owners, digest) VALUES (?, ?, ?, ?, ?, ?, 'd')",
+            "INSERT INTO cluster_facts (cluster_id, first_run_id, last_run_id, fqdn, nodes) \
+             VALUES (?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(first)
         .bind(last)
         .bind(fqdn)
         .bind(serde_json::Value::from(nodes).to_string())
-        .bind(serde_json::Value::from(owners).to_string())
         .execute(&self.pool)
         .await
         .unwrap();
+        // Each owner over the same runs as the cluster's row.
+        for (g, n) in owners {
+            sqlx::query(
+                "INSERT INTO cluster_vm_facts (cluster_id, first_run_id, last_run_id, vm_guid, \
+                 resource, owner_node, state) VALUES (?, ?, ?, ?, ?, ?, 'Online')",
+            )
+            .bind(id)
+            .bind(first)
+            .bind(last)
+            .bind(g)
+            .bind(format!("Virtual Machine {g}"))
+            .bind(n)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        }
     }
 }

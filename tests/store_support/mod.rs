@@ -83,6 +83,7 @@ pub async fn count(store: &Store, table: &str) -> i64 {
         "host_facts" => "SELECT count(*) FROM host_facts",
         "vm_facts" => "SELECT count(*) FROM vm_facts",
         "cluster_facts" => "SELECT count(*) FROM cluster_facts",
+        "cluster_vm_facts" => "SELECT count(*) FROM cluster_vm_facts",
         "host_outcomes" => "SELECT count(*) FROM host_outcomes",
         "outcome_spans" => "SELECT count(*) FROM outcome_spans",
         "hosts" => "SELECT count(*) FROM hosts",

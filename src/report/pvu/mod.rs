@@ -29,9 +29,7 @@ use self::price::Pricing;
 use self::products::{ProductLine, ProductSpec};
 use self::rates::{PvuTable, Rate};
 use super::{ReportError, time};
-use crate::store::read::{
-    ClusterFacts, ClusterVmFacts, Guid, OutcomeSpan, Reader, Run, VmSnapshot, VmState,
-};
+use crate::store::read::{Guid, OutcomeSpan, Reader, Run, VmSnapshot, VmState};
 
 pub const SCHEMA: &str = "hvinv.pvu/1";
 /// A VM holds its processors in these states (pvu.md).
@@ -292,7 +290,7 @@ pub async fn build<'a>(
     let host_facts = db.host_facts_overlapping(lo, hi).await?;
     let vm_facts = db.vm_facts_overlapping(lo, hi).await?;
     let cluster_facts = db.cluster_facts_overlapping(lo, hi).await?;
-    let cluster_vms = owner_rows(&cluster_facts);
+    let cluster_vms = db.cluster_vm_facts_overlapping(lo, hi).await?;
     let rows = per_run::Rows {
         runs: &all_runs,
         outcomes: &outcomes,
@@ -332,25 +330,6 @@ pub async fn build<'a>(
     report.warnings.sort();
     report.warnings.dedup();
     Ok(report)
-}
-
-/// Each cluster row's owners over its interval.
-fn owner_rows(cf: &[ClusterFacts]) -> Vec<ClusterVmFacts> {
-    let mut id = 0;
-    let mut out = Vec::new();
-    for c in cf {
-        for o in &c.vm_owners {
-            id += 1;
-            out.push(ClusterVmFacts {
-                id,
-                cluster_id: c.cluster_id,
-                first_run_id: c.first_run_id,
-                last_run_id: c.last_run_id,
-                owner: o.clone(),
-            });
-        }
-    }
-    out
 }
 
 /// The start time of each run of the period (`from` for an unknown id).

@@ -969,7 +969,6 @@ mod tests {
                     state: None,
                 })
                 .to_vec(),
-            vm_owners: vec![],
         }];
         let owner = |id: i64, guid: &str, node: &str| ClusterVmFacts {
             id,
@@ -1353,7 +1352,6 @@ mod tests {
                         state: None,
                     })
                     .collect(),
-                vm_owners: vec![],
             });
             for v in 1..=11i64 {
                 if rng.random_bool(0.2) {

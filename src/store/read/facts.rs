@@ -1,4 +1,5 @@
-//! Reading the fact intervals: `host_facts`, `vm_facts`, `cluster_facts`.
+//! Reading the fact intervals: `host_facts`, `vm_facts`, `cluster_facts`,
+//! `cluster_vm_facts`.
 //!
 //! `*_overlapping(lo, hi)` loads every row whose interval meets `[lo, hi]`;
 //! `*_by_first_run(lo, hi)` streams the same rows ordered by first run.
@@ -171,7 +172,6 @@ pub struct ClusterFacts {
     pub last_run_id: i64,
     pub fqdn: Option<String>,
     pub nodes: Vec<ClusterNode>,
-    pub vm_owners: Vec<VmOwner>,
 }
 
 impl ClusterFacts {
@@ -180,8 +180,36 @@ impl ClusterFacts {
     }
 }
 
-/// One VM resource of a cluster (where the cluster placed it), over the
-/// runs it stayed the same.
+#[derive(sqlx::FromRow)]
+struct ClusterRow {
+    cluster_id: i64,
+    name: String,
+    first_run_id: i64,
+    last_run_id: i64,
+    fqdn: Option<String>,
+    nodes: String,
+}
+
+impl TryFrom<ClusterRow> for ClusterFacts {
+    type Error = StoreError;
+    fn try_from(r: ClusterRow) -> Result<Self, StoreError> {
+        let nodes = serde_json::from_str(&r.nodes)
+            .map_err(|e| StoreError::bad("cluster_facts", "nodes", e.to_string()))?;
+        Ok(ClusterFacts {
+            cluster_id: r.cluster_id,
+            name: r.name,
+            first_run_id: r.first_run_id,
+            last_run_id: r.last_run_id,
+            fqdn: r.fqdn,
+            nodes,
+        })
+    }
+}
+
+/// Which node of cluster `cluster_id` owned a VM resource over
+/// `first_run_id..=last_run_id` (runs in which the cluster's facts were
+/// written, as for [`ClusterFacts`]): a live migration ends one row and
+/// starts another.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterVmFacts {
     pub id: i64,
@@ -198,32 +226,32 @@ impl ClusterVmFacts {
 }
 
 #[derive(sqlx::FromRow)]
-struct ClusterRow {
+struct ClusterVmRow {
+    id: i64,
     cluster_id: i64,
-    name: String,
     first_run_id: i64,
     last_run_id: i64,
-    fqdn: Option<String>,
-    nodes: String,
-    vm_owners: String,
+    vm_guid: String,
+    resource: Option<String>,
+    owner_node: Option<String>,
+    state: Option<String>,
 }
 
-impl TryFrom<ClusterRow> for ClusterFacts {
-    type Error = StoreError;
-    fn try_from(r: ClusterRow) -> Result<Self, StoreError> {
-        let nodes = serde_json::from_str(&r.nodes)
-            .map_err(|e| StoreError::bad("cluster_facts", "nodes", e.to_string()))?;
-        let vm_owners = serde_json::from_str(&r.vm_owners)
-            .map_err(|e| StoreError::bad("cluster_facts", "vm_owners", e.to_string()))?;
-        Ok(ClusterFacts {
+impl From<ClusterVmRow> for ClusterVmFacts {
+    fn from(r: ClusterVmRow) -> Self {
+        ClusterVmFacts {
+            id: r.id,
             cluster_id: r.cluster_id,
-            name: r.name,
             first_run_id: r.first_run_id,
             last_run_id: r.last_run_id,
-            fqdn: r.fqdn,
-            nodes,
-            vm_owners,
-        })
+            owner: VmOwner {
+                // Normalised once here, as VM rows' GUIDs are.
+                vm_guid: Guid::from_stored(&r.vm_guid),
+                resource: r.resource,
+                owner_node: r.owner_node,
+                state: r.state.map(serde_json::Value::String),
+            },
+        }
     }
 }
 
@@ -253,8 +281,8 @@ macro_rules! select_vm_facts {
 
 macro_rules! select_cluster_facts {
     () => {
-        "SELECT f.cluster_id, c.name, f.first_run_id, f.last_run_id, f.fqdn, f.nodes, \
-         f.vm_owners FROM cluster_facts f JOIN clusters c ON c.id = f.cluster_id \
+        "SELECT f.cluster_id, c.name, f.first_run_id, f.last_run_id, f.fqdn, f.nodes \
+         FROM cluster_facts f JOIN clusters c ON c.id = f.cluster_id \
          WHERE f.first_run_id <= $2 AND f.last_run_id >= $1"
     };
 }
@@ -352,5 +380,24 @@ impl<'a> Reader<'a> {
         .map_err(StoreError::from)
         .and_then(|r: ClusterRow| std::future::ready(ClusterFacts::try_from(r)))
         .boxed()
+    }
+
+    /// Cluster VM owners whose interval meets `[lo, hi]`, by cluster, first
+    /// run, then id.
+    pub async fn cluster_vm_facts_overlapping(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<ClusterVmFacts>, StoreError> {
+        let rows: Vec<ClusterVmRow> = sqlx::query_as(
+            "SELECT id, cluster_id, first_run_id, last_run_id, vm_guid, resource, owner_node, state
+             FROM cluster_vm_facts WHERE first_run_id <= $2 AND last_run_id >= $1
+             ORDER BY cluster_id, first_run_id, id",
+        )
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(self.pool)
+        .await?;
+        Ok(rows.into_iter().map(ClusterVmFacts::from).collect())
     }
 }

@@ -11,7 +11,8 @@
 //!   ([`Outcome`]), or only its keys ([`OutcomeKey`]) for every host of every
 //!   run of a period, ordered by run then address; the last good run of an
 //!   address before a run; host labels (newest name and address).
-//! - facts ([`facts`]): host, VM and cluster facts are intervals of runs
+//! - facts ([`facts`]): host, VM and cluster facts and clusters' VM owners
+//!   are intervals of runs
 //!   (`first_run_id..=last_run_id`). `*_overlapping(lo, hi)` loads the rows
 //!   whose interval meets `[lo, hi]` into a `Vec`; `*_by_first_run(lo, hi)`
 //!   streams the same rows ordered by `first_run_id` (then row id), so a
