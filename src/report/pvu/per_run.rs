@@ -1225,19 +1225,19 @@ mod tests {
         lines
     }
 
-    /// A random history: hosts that fail (some past the staleness limit),
-    /// VMs that move (so carried hosts hold VMs others hold too), cluster
-    /// rows whose nodes and VMs change, incomplete runs left out.
-    fn random_rows(
-        seed: u64,
-    ) -> (
+    type RandomRows = (
         BTreeMap<i64, Run>,
         Vec<OutcomeSpan>,
         Vec<HostFacts>,
         Vec<VmFacts>,
         Vec<ClusterFacts>,
         Vec<ClusterVmFacts>,
-    ) {
+    );
+
+    /// A random history: hosts that fail (some past the staleness limit),
+    /// VMs that move (so carried hosts hold VMs others hold too), cluster
+    /// rows whose nodes and VMs change, incomplete runs left out.
+    fn random_rows(seed: u64) -> RandomRows {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let n_runs = 120i64;
