@@ -112,25 +112,6 @@ impl Store {
              WHERE last_run_id = $2 AND host_id IN (SELECT host_id FROM temp.unchanged)",
             "UPDATE vm_facts SET last_run_id = $1
              WHERE last_run_id = $2 AND host_id IN (SELECT host_id FROM temp.unchanged)",
-            // A cluster's owner rows alive in its previous write end at
-            // `prev` (every unchanged host was written in `prev`, and with
-            // it its cluster). They go before cluster_facts: "no node wrote
-            // the cluster in `run`" is read from cluster_facts, which the
-            // next statement extends to `run`.
-            "UPDATE cluster_vm_facts SET last_run_id = $1
-             WHERE last_run_id = $2
-               AND cluster_id IN (SELECT c.id FROM clusters c
-                   JOIN host_facts hf ON hf.cluster_name = c.name AND hf.last_run_id = $1
-                   WHERE hf.host_id IN (SELECT host_id FROM temp.unchanged))
-               AND NOT EXISTS (SELECT 1 FROM cluster_facts w
-                   WHERE w.cluster_id = cluster_vm_facts.cluster_id AND w.last_run_id = $1)",
-            "UPDATE cluster_facts SET last_run_id = $1
-             WHERE last_run_id = $2
-               AND cluster_id IN (SELECT c.id FROM clusters c
-                   JOIN host_facts hf ON hf.cluster_name = c.name AND hf.last_run_id = $1
-                   WHERE hf.host_id IN (SELECT host_id FROM temp.unchanged))
-               AND NOT EXISTS (SELECT 1 FROM cluster_facts w
-                   WHERE w.cluster_id = cluster_facts.cluster_id AND w.last_run_id = $1)",
             "UPDATE hosts SET last_ok_run_id = $1
              WHERE last_ok_run_id = $2 AND id IN (SELECT host_id FROM temp.unchanged)",
         ];
@@ -141,6 +122,37 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // The clusters of unchanged hosts that no node wrote in `run` (the
+        // first node written speaks for its cluster), found once, before
+        // either cluster table is extended. Their rows alive in the
+        // previous write end at `prev`: every unchanged host, and with it
+        // its cluster, was written in `prev`.
+        sqlx::query(
+            "CREATE TEMP TABLE unchanged_clusters AS
+             SELECT DISTINCT c.id FROM clusters c
+             JOIN host_facts hf ON hf.cluster_name = c.name AND hf.last_run_id = $1
+             WHERE hf.host_id IN (SELECT host_id FROM temp.unchanged)
+               AND NOT EXISTS (SELECT 1 FROM cluster_facts w
+                   WHERE w.cluster_id = c.id AND w.last_run_id = $1)",
+        )
+        .bind(run.0)
+        .execute(&mut *tx)
+        .await?;
+        for sql in [
+            "UPDATE cluster_vm_facts SET last_run_id = $1
+             WHERE last_run_id = $2 AND cluster_id IN (SELECT id FROM temp.unchanged_clusters)",
+            "UPDATE cluster_facts SET last_run_id = $1
+             WHERE last_run_id = $2 AND cluster_id IN (SELECT id FROM temp.unchanged_clusters)",
+        ] {
+            sqlx::query(sql)
+                .bind(run.0)
+                .bind(prev)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DROP TABLE temp.unchanged_clusters")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DROP TABLE temp.unchanged")
             .execute(&mut *tx)
             .await?;

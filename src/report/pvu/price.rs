@@ -243,7 +243,13 @@ impl<'a> Priced<'a> {
             r.1 = r.1.saturating_add(f.full_capacity_pvu);
         }
         for (region, (sub, full)) in by_region {
-            let slot = self.regions.entry(region.to_string()).or_default();
+            // Looked up by &str first: no allocation per run once known.
+            if !self.regions.contains_key(region) {
+                self.regions.insert(region.to_string(), Default::default());
+            }
+            let Some(slot) = self.regions.get_mut(region) else {
+                continue;
+            };
             keep_max(&mut slot.0, sub, run_id);
             keep_max(&mut slot.1, full, run_id);
         }
